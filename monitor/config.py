@@ -1,0 +1,338 @@
+"""The watched-competitor config: YAML that ops own, checked by Pydantic at the edge.
+
+``load_config(path)`` returns a ``Config`` (Pydantic, with resolved paths) or raises
+``ConfigError`` listing every problem with its file, line and key. ``Config.watches()``
+turns it into the immutable ``Watch`` records the pipeline runs on. Unknown keys are errors
+that name the valid ones; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from monitor.errors import ConfigError, ConfigProblem
+from monitor.records import BrowserAction, PageKind, Render, Schedule, Severity, Watch
+
+DEFAULT_CONFIG_NAME = "rivalwatch.yaml"
+_DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """``"6h"``, ``"1h30m"``, ``"2d"``, ``"45s"`` -> timedelta; raises ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration (use forms like 30m, 6h, 1d, 1h30m)")
+    d, h, m, s = (int(g or 0) for g in match.groups())
+    value = timedelta(days=d, hours=h, minutes=m, seconds=s)
+    if value <= timedelta(0):
+        raise ValueError(f"{text!r} must be longer than zero")
+    return value
+
+
+def parse_schedule(text: str, *, jitter: timedelta | None = None) -> Schedule:
+    """``every`` accepts a duration (``6h``) or a five-field cron string (``0 7 * * 1-5``)."""
+    text = str(text).strip()
+    if len(text.split()) == 5:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(text)
+        except ValueError as exc:
+            raise ValueError(f"{text!r} is not a valid cron string: {exc}") from None
+        return Schedule(cron=text, jitter=jitter if jitter is not None else timedelta(minutes=2))
+    every = parse_duration(text)
+    default_jitter = min(every / 10, timedelta(minutes=5))
+    return Schedule(every=every, jitter=jitter if jitter is not None else default_jitter)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class ActionConfig(_Strict):
+    """A browser step before the snapshot."""
+
+    action: Literal["click", "fill", "wait", "scroll"]
+    selector: str | None = None
+    value: str | None = None
+    ms: int | None = Field(default=None, ge=0, le=60_000)
+
+
+class PageConfig(_Strict):
+    url: str
+    kind: PageKind = PageKind.OTHER
+    render: Render | None = None
+    every: str | None = None
+    jitter: str | None = None
+    include: list[str] = []
+    exclude: list[str] = []
+    ignore: list[str] = []
+    wait_for: str | None = None
+    scroll: bool = False
+    actions: list[ActionConfig] = []
+    storage_state: str | None = None
+    screenshot: bool = False
+    robots: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s) URL with a host")
+        return value
+
+    @field_validator("ignore")
+    @classmethod
+    def _regexes(cls, values: list[str]) -> list[str]:
+        for pattern in values:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {pattern!r}: {exc}") from None
+        return values
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_schedule(value)
+        return value
+
+    _jitter = field_validator("jitter")(_check_duration)
+
+
+class CompetitorConfig(_Strict):
+    name: str = Field(min_length=1)
+    battlecard: str | None = None
+    pages: list[PageConfig] = Field(min_length=1)
+
+
+class DefaultsConfig(_Strict):
+    every: str = "6h"
+    render: Render = Render.STATIC
+    jitter: str | None = None
+
+    @field_validator("every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        parse_schedule(value)
+        return value
+
+    _jitter = field_validator("jitter")(_check_duration)
+
+
+class FetchConfig(_Strict):
+    """Politeness and limits for fetching."""
+
+    contact: str = "https://github.com/rivalwatch/rivalwatch"
+    timeout: float = Field(default=20.0, gt=0)
+    max_bytes: int = Field(default=5_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    retries: int = Field(default=2, ge=0, le=10)
+    concurrency: int = Field(default=16, ge=1)
+    per_host: int = Field(default=2, ge=1)
+    per_host_delay: float = Field(default=1.0, ge=0)
+    browser_pages: int = Field(default=4, ge=1)
+
+
+class ClassifierConfig(_Strict):
+    provider: Literal["rules", "openai"] = "rules"
+    model: str | None = None
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout: float = Field(default=30.0, gt=0)
+
+
+class SlackRoute(_Strict):
+    min_severity: Severity = Severity.HIGH
+    channel: str
+    competitors: list[str] = []
+
+    @field_validator("min_severity", mode="before")
+    @classmethod
+    def _sev(cls, value: Any) -> Severity:
+        return Severity.parse(value)
+
+
+class SlackConfig(_Strict):
+    routes: list[SlackRoute] = []
+    token_env: str = "SLACK_BOT_TOKEN"
+    base_url: str | None = None  # a Slack-Web-API-compatible endpoint; default is Slack's
+
+
+class DigestConfig(_Strict):
+    at: str = "07:00"
+    outputs: list[Literal["file", "slack"]] = ["file"]
+    channel: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} is not a local time HH:MM")
+        return value
+
+
+class BattlecardsConfig(_Strict):
+    dir: str = "battlecards"
+    stage_at: str = "02:00"
+
+    @field_validator("stage_at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        return DigestConfig._at(value)
+
+
+class RespondersConfig(_Strict):
+    console: bool = True
+    alert_min_severity: Severity = Severity.MEDIUM
+    slack: SlackConfig | None = None
+    digest: DigestConfig = DigestConfig()
+    battlecards: BattlecardsConfig = BattlecardsConfig()
+
+    @field_validator("alert_min_severity", mode="before")
+    @classmethod
+    def _sev(cls, value: Any) -> Severity:
+        return Severity.parse(value)
+
+
+class Config(_Strict):
+    """The whole file. Paths are resolved against the file's folder by ``load_config``."""
+
+    company: str | None = None
+    storage: str = "sqlite:///rivalwatch.db"
+    output: str = "rivalwatch-out"
+    timezone: str = "UTC"
+    defaults: DefaultsConfig = DefaultsConfig()
+    fetch: FetchConfig = FetchConfig()
+    classifier: ClassifierConfig = ClassifierConfig()
+    responders: RespondersConfig = RespondersConfig()
+    competitors: list[CompetitorConfig] = Field(min_length=1)
+
+    _base_dir: Path = PrivateAttr(default=Path("."))
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _unique_urls(self) -> Config:
+        seen: set[str] = set()
+        for competitor in self.competitors:
+            for page in competitor.pages:
+                if page.url in seen:
+                    raise ValueError(f"page {page.url} is listed twice")
+                seen.add(page.url)
+        return self
+
+    def path(self, value: str) -> Path:
+        """A path from the file, relative to the file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self._base_dir / p
+
+    @property
+    def storage_url(self) -> str:
+        """The database URL, with a relative SQLite path made relative to the config file."""
+        prefix = "sqlite:///"
+        if self.storage.startswith(prefix) and not self.storage.startswith(prefix + "/"):
+            rest = self.storage[len(prefix) :]
+            if rest and rest != ":memory:":
+                return prefix + str(self.path(rest).resolve())
+        return self.storage
+
+    @property
+    def output_dir(self) -> Path:
+        return self.path(self.output)
+
+    def watches(self) -> list[Watch]:
+        out = []
+        for competitor in self.competitors:
+            card = self.path(competitor.battlecard) if competitor.battlecard else None
+            for page in competitor.pages:
+                jitter = page.jitter or self.defaults.jitter
+                schedule = parse_schedule(
+                    page.every or self.defaults.every, jitter=parse_duration(jitter) if jitter else None
+                )
+                out.append(
+                    Watch(
+                        competitor=competitor.name,
+                        url=page.url,
+                        kind=page.kind,
+                        render=page.render or self.defaults.render,
+                        schedule=schedule,
+                        include=tuple(page.include),
+                        exclude=tuple(page.exclude),
+                        ignore=tuple(page.ignore),
+                        battlecard=card,
+                        wait_for=page.wait_for,
+                        scroll=page.scroll,
+                        actions=tuple(BrowserAction(**a.model_dump()) for a in page.actions),
+                        storage_state=self.path(page.storage_state) if page.storage_state else None,
+                        screenshot=page.screenshot,
+                        respect_robots=page.robots,
+                    )
+                )
+        return out
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("RIVALWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: Path | str) -> Config:
+    """Read, parse and check a config file; raise ``ConfigError`` naming every problem."""
+    from monitor.config_errors import file_problems, validation_problems
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([ConfigProblem(path, None, "", f"cannot read the config: {exc.strerror}")]) from None
+    try:
+        data = yaml.safe_load(text)
+        node = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise ConfigError([ConfigProblem(path, line, "", f"not valid YAML: {exc}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(path, 1, "", "the config must be a mapping of keys to values")])
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(path, node, exc, Config)) from None
+    config._base_dir = path.resolve().parent
+    problems = file_problems(path, node, config)
+    if problems:
+        raise ConfigError(problems)
+    return config
