@@ -156,14 +156,86 @@ class FetchConfig(_Strict):
     per_host: int = Field(default=2, ge=1)
     per_host_delay: float = Field(default=1.0, ge=0)
     browser_pages: int = Field(default=4, ge=1)
+    # timeouts: connect and read per request; ``timeout`` above bounds one whole attempt
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=15.0, gt=0)
+    # retries: exponential backoff from retry_backoff seconds, capped; Retry-After honoured up to its cap
+    retry_backoff: float = Field(default=1.0, ge=0)
+    retry_backoff_max: float = Field(default=30.0, ge=0)
+    retry_after_cap: float = Field(default=60.0, ge=0)
+    # browser: a context serves this many fetches before it is replaced (a new one costs ~3x a fetch);
+    # the whole browser is relaunched after this many pages to bound its memory
+    browser_context_uses: int = Field(default=50, ge=1)
+    browser_relaunch_after: int = Field(default=500, ge=1)
+    browser_block: list[Literal["image", "media", "font", "stylesheet"]] = ["image", "media", "font"]
+    browser_quiet_cap: float = Field(default=5.0, ge=0)  # longest wait for the network to go quiet
+    browser_path: str | None = None  # a Chromium binary; default: the system's, else Playwright's
+
+
+class ModelsConfig(_Strict):
+    """Models per job: ``triage`` grades changes, ``draft`` writes battle-card edits."""
+
+    triage: str | None = None
+    draft: str | None = None  # defaults to the triage model
+
+
+class PriceConfig(_Strict):
+    """US dollars per million tokens, as the provider bills them."""
+
+    input_per_1m: float = Field(ge=0)
+    output_per_1m: float = Field(ge=0)
+
+
+class BudgetConfig(_Strict):
+    """Hard caps on LLM spend (UTC days and months); over a cap the rules classifier takes over."""
+
+    daily_usd: float | None = Field(default=1.0, ge=0)
+    monthly_usd: float | None = Field(default=20.0, ge=0)
 
 
 class ClassifierConfig(_Strict):
+    """``provider: rules`` (offline default) or ``openai`` (any OpenAI-compatible endpoint).
+
+    ``model`` is the older spelling of ``models.triage`` and still works.
+    """
+
     provider: Literal["rules", "openai"] = "rules"
     model: str | None = None
-    base_url: str | None = None
+    models: ModelsConfig = ModelsConfig()
+    base_url: str | None = None  # OpenAI's own when unset; vLLM, Ollama, Azure's /openai/v1/ otherwise
     api_key_env: str = "OPENAI_API_KEY"
+    prices: dict[str, PriceConfig] = {}
+    budget: BudgetConfig = BudgetConfig()
     timeout: float = Field(default=30.0, gt=0)
+    retries: int = Field(default=3, ge=0, le=10)
+    max_output_tokens: int = Field(default=700, ge=50, le=32_000)
+    output: Literal["auto", "json_schema", "json_object"] = "auto"  # auto: schema, else JSON mode
+    on_unavailable: Literal["deliver", "hold"] = "deliver"  # deliver = fail open on the rules grade
+    rubric: str | None = None  # a Markdown severity rubric, relative to the config file
+
+    @model_validator(mode="after")
+    def _models_priced(self) -> ClassifierConfig:
+        if self.model and self.models.triage and self.model != self.models.triage:
+            raise ValueError("set either model or models.triage, not both")
+        if self.provider != "openai":
+            return self
+        if not self.triage_model:
+            raise ValueError("provider openai needs models.triage (the model that grades changes)")
+        for name in {self.triage_model, self.draft_model}:
+            if name not in self.prices:
+                raise ValueError(
+                    f"no price for model {name!r}: add prices: {{{name}: {{input_per_1m: ..., "
+                    "output_per_1m: ...}}} (0 for a self-hosted model) so the budget can be kept"
+                )
+        return self
+
+    @property
+    def triage_model(self) -> str:
+        return self.models.triage or self.model or ""
+
+    @property
+    def draft_model(self) -> str:
+        return self.models.draft or self.triage_model
 
 
 class SlackRoute(_Strict):
@@ -219,6 +291,13 @@ class RespondersConfig(_Strict):
         return Severity.parse(value)
 
 
+class DetectConfig(_Strict):
+    """How changes are confirmed and when a failing page is reported broken."""
+
+    confirm_delay: float = Field(default=2.0, ge=0, le=300)  # seconds before the confirming re-fetch
+    broken_after: int = Field(default=3, ge=1)  # consecutive failed fetches before "page broken"
+
+
 class Config(_Strict):
     """The whole file. Paths are resolved against the file's folder by ``load_config``."""
 
@@ -228,6 +307,7 @@ class Config(_Strict):
     timezone: str = "UTC"
     defaults: DefaultsConfig = DefaultsConfig()
     fetch: FetchConfig = FetchConfig()
+    detect: DetectConfig = DetectConfig()
     classifier: ClassifierConfig = ClassifierConfig()
     responders: RespondersConfig = RespondersConfig()
     competitors: list[CompetitorConfig] = Field(min_length=1)

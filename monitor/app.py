@@ -1,0 +1,90 @@
+"""Wire the parts together from a config: the only place that knows every component."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+
+from monitor.config import Config
+from monitor.delivery import Dispatcher
+from monitor.grading import Grader
+from monitor.pipeline import PageOutcome, Pipeline
+from monitor.records import Render, Watch
+from monitor.store import Store
+
+log = logging.getLogger("rivalwatch")
+DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "config" / "rubric.md"
+
+
+class App:
+    """A configured rivalwatch: store, fetchers, classifier, responders and the pipeline."""
+
+    def __init__(self, config: Config, *, confirm_delay: timedelta | None = None, quiet: bool = False):
+        from classifiers import CLASSIFIERS
+        from monitor.fetch import FETCHERS
+        from responders.console import ConsoleResponder, FileResponder
+        from responders.slack import SlackResponder
+
+        self.config = config
+        self.store = Store.open(config.storage_url, broken_after=config.detect.broken_after)
+        self.watches: list[Watch] = config.watches()
+        self.fetchers = {render: FETCHERS[render].from_config(config.fetch) for render in Render}
+        out = config.output_dir
+        responders = config.responders
+        self.dispatcher = Dispatcher(
+            store=self.store,
+            console=None if (quiet or not responders.console) else ConsoleResponder.from_config(responders),
+            file=FileResponder(path=out / "alerts.jsonl"),
+            slack=SlackResponder.from_config(responders.slack, env=os.environ) if responders.slack else None,
+            console_min=responders.alert_min_severity,
+        )
+        self.classifier = self._classifier(CLASSIFIERS)
+        self.grader = Grader(
+            store=self.store,
+            classifier=self.classifier,
+            dispatcher=self.dispatcher,
+            company=config.path(config.company) if config.company else None,
+            rubric=DEFAULT_RUBRIC if DEFAULT_RUBRIC.is_file() else None,
+        )
+        delay = confirm_delay if confirm_delay is not None else timedelta(seconds=config.detect.confirm_delay)
+        self.pipeline = Pipeline(
+            store=self.store,
+            fetchers=self.fetchers,
+            grader=self.grader,
+            dispatcher=self.dispatcher,
+            confirm_delay=delay,
+        )
+
+    def _classifier(self, registry: dict) -> object:
+        cfg = self.config.classifier
+        cls = registry[cfg.provider]
+        if cfg.provider == "rules":
+            return cls()
+        from monitor.llm_ledger import SqlSpendLedger
+
+        return cls.from_config(cfg, ledger=SqlSpendLedger(self.store.engine))
+
+    async def check_all(self, watches: list[Watch] | None = None) -> list[PageOutcome]:
+        """Crawl the given watches (default: all) once, concurrently, and deliver alerts."""
+        watches = self.watches if watches is None else watches
+        await self.grader.grade_pending()
+        limit = asyncio.Semaphore(self.config.fetch.concurrency)
+
+        async def one(watch: Watch) -> PageOutcome:
+            async with limit:
+                return await self.pipeline.check(watch)
+
+        outcomes = await asyncio.gather(*(one(w) for w in watches))
+        await self.dispatcher.deliver_due()
+        return list(outcomes)
+
+    async def aclose(self) -> None:
+        for fetcher in self.fetchers.values():
+            result = fetcher.aclose()
+            if inspect.isawaitable(result):
+                await result
+        self.store.close()

@@ -1,0 +1,93 @@
+"""Route graded changes to channels, queue alerts in the outbox, and deliver them once.
+
+Channels: ``console``, ``file`` and ``slack:<channel>``. An alert leaves the outbox only when
+its responder delivered it; a failed delivery is retried later with backoff, never dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from monitor.errors import DeliveryError
+from monitor.records import Alert, ClassifiedChange, Severity
+from monitor.store import HealthEvent, Store
+from responders.alerts import render_alert, render_health_alert
+
+log = logging.getLogger("rivalwatch.delivery")
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        console: Any | None,
+        file: Any | None,
+        slack: Any | None,
+        console_min: Severity = Severity.MEDIUM,
+    ):
+        self.store = store
+        self.console = console
+        self.file = file
+        self.slack = slack
+        self.console_min = console_min
+
+    def channels_for(self, cc: ClassifiedChange) -> list[str]:
+        severity = cc.classification.severity
+        if severity <= Severity.NONE:
+            return []
+        channels = []
+        if self.console is not None and severity >= self.console_min:
+            channels.append("console")
+        if self.file is not None:
+            channels.append("file")
+        if self.slack is not None:
+            channels += [f"slack:{name}" for name in self.slack.routes(cc)]
+        return channels
+
+    def alerts_for(self, cc: ClassifiedChange) -> list[Alert]:
+        return [render_alert(cc, channel=channel) for channel in self.channels_for(cc)]
+
+    def queue_health(self, event: HealthEvent) -> None:
+        channels = [c for c, on in (("console", self.console), ("file", self.file)) if on is not None]
+        if self.slack is not None:
+            channels += [f"slack:{name}" for name in self.slack.health_routes()]
+        for channel in channels:
+            alert = render_health_alert(event, channel=channel)
+            self.store.enqueue(alert, key=f"health:{event.url}:{event.kind}:{event.streak}:{channel}:{_now_key()}")
+
+    def _responder(self, channel: str) -> Any | None:
+        if channel == "console":
+            return self.console
+        if channel == "file":
+            return self.file
+        if channel.startswith("slack:"):
+            return self.slack
+        return None
+
+    async def deliver_due(self) -> tuple[int, int]:
+        """Deliver every due alert; returns (delivered, failed)."""
+        delivered = failed = 0
+        for outbox_id, alert in self.store.due_alerts():
+            responder = self._responder(alert.channel)
+            if responder is None:
+                self.store.mark_failed(outbox_id, f"no responder configured for {alert.channel}")
+                failed += 1
+                continue
+            try:
+                await responder.deliver(alert)
+            except DeliveryError as exc:
+                log.warning("delivery to %s failed, will retry: %s", alert.channel, exc)
+                self.store.mark_failed(outbox_id, str(exc))
+                failed += 1
+            else:
+                self.store.mark_delivered(outbox_id)
+                delivered += 1
+        return delivered, failed
+
+
+def _now_key() -> str:
+    from monitor.store import utcnow
+
+    return utcnow().strftime("%Y%m%dT%H%M%S")

@@ -1,0 +1,174 @@
+"""One page, once, through the whole flow: fetch -> extract -> store -> diff -> classify -> respond.
+
+``Pipeline.check(watch)`` returns a ``PageOutcome``; it never raises for a bad page. Each
+stage's output is stored before the next stage runs (see ``monitor.store``), so a crash
+anywhere loses nothing and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from monitor.diff import block_signature, diff_snapshots
+from monitor.extract import extract_page
+from monitor.delivery import Dispatcher
+from monitor.grading import Grader
+from monitor.noise import confirm_change, is_flapping
+from monitor.records import (
+    ClassifiedChange,
+    FetchError,
+    FetchErrorKind,
+    FetchResult,
+    Page,
+    Snapshot,
+    Watch,
+)
+from monitor.store import HealthEvent, Store
+
+log = logging.getLogger("rivalwatch.pipeline")
+
+
+@dataclass(frozen=True, slots=True)
+class PageOutcome:
+    """What one check of one page came to; the unit of `rivalwatch once --json`."""
+
+    competitor: str
+    url: str
+    status: str  # first | unchanged | noise | changed | error
+    error: FetchError | None = None
+    change: ClassifiedChange | None = None
+    health: HealthEvent | None = None
+
+    def to_json(self) -> dict:
+        out: dict = {"competitor": self.competitor, "url": self.url, "status": self.status, "error": None}
+        if self.error is not None:
+            out["error"] = {"kind": self.error.kind.value, "message": self.error.message}
+        out["change"] = None
+        if self.change is not None:
+            grade = self.change.classification
+            out["change"] = {
+                "id": self.change.id,
+                "severity": grade.severity.label,
+                "category": grade.category.value,
+                "summary": grade.summary,
+                "facts": list(grade.facts),
+                "source": grade.source,
+                "confidence": grade.confidence,
+            }
+        return out
+
+
+def raw_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        fetchers: dict,
+        grader: Grader,
+        dispatcher: Dispatcher,
+        confirm_delay: timedelta = timedelta(seconds=2),
+    ):
+        self.store = store
+        self.fetchers = fetchers
+        self.grader = grader
+        self.dispatcher = dispatcher
+        self.confirm_delay = confirm_delay
+
+    async def check(self, watch: Watch) -> PageOutcome:
+        """Check one page. The only broad ``except``: one page's failure never stops the others."""
+        try:
+            return await self._check(watch)
+        except Exception as exc:  # noqa: BLE001 - isolate one watch's run from the others
+            log.exception("checking %s failed", watch.url)
+            return PageOutcome(
+                watch.competitor, watch.url, "error", FetchError(FetchErrorKind.EXTRACT, f"internal error: {exc!r}")
+            )
+
+    async def _check(self, watch: Watch) -> PageOutcome:
+        state = self.store.page_state(watch.url)
+        fetcher = self.fetchers[watch.render]
+        result: FetchResult = await fetcher.fetch(
+            watch,
+            etag=state.etag if state.last else None,
+            last_modified=state.last_modified if state.last else None,
+        )
+        if result.error is not None:
+            return self._failed(watch, result, result.error)
+        if result.not_modified or (state.last is not None and raw_hash(result.text or "") == state.raw_hash):
+            event = self.store.record_unchanged(watch, result, raw_hash=None)
+            return self._outcome(watch, "unchanged", health=event)
+
+        assert result.text is not None
+        digest = raw_hash(result.text)
+        page = extract_page(result.text, watch)
+        if not page.blocks:
+            return self._failed(watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text"))
+        if state.last is None:
+            _, _, event = self.store.record_snapshot(watch, result, page, raw_hash=digest)
+            return self._outcome(watch, "first", health=event)
+        if page.content_hash == state.last.page.content_hash:
+            event = self.store.record_unchanged(watch, result, raw_hash=digest)
+            return self._outcome(watch, "unchanged", health=event)
+
+        volatile = self.store.volatile(watch.url)
+        change = diff_snapshots(watch, state.last, _draft(result, page), volatile=volatile)
+        if change is not None:
+            page, volatile = await self._confirm(watch, state.last.page, page, volatile)
+            change = diff_snapshots(watch, state.last, _draft(result, page), volatile=volatile)
+        if change is None:
+            event = self.store.record_unchanged(watch, result, raw_hash=digest)
+            return self._outcome(watch, "unchanged", health=event)
+
+        flapping = is_flapping(self.store.content_hashes(watch.url), page.content_hash)
+        quiet_variant = flapping and state.variant_reported
+        snap, change_id, event = self.store.record_snapshot(
+            watch, result, page, raw_hash=digest, change=change, variant=flapping
+        )
+        assert change_id is not None
+        stored = replace(change, after_id=snap.id)
+        graded = await self.grader.grade(change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant)
+        status = "changed" if graded.classification.severity > 0 else "noise"
+        return self._outcome(watch, status, change=graded, health=event)
+
+    async def _confirm(
+        self, watch: Watch, before: Page, first: Page, volatile: frozenset[str]
+    ) -> tuple[Page, frozenset[str]]:
+        """Fetch again; keep what both fetches agree on and learn what differed as volatile."""
+        if self.confirm_delay:
+            await asyncio.sleep(self.confirm_delay.total_seconds())
+        second = await self.fetchers[watch.render].fetch(watch)
+        if second.error is not None or second.text is None:
+            log.info("confirmation fetch of %s failed (%s); keeping the first fetch", watch.url, second.error)
+            return first, volatile
+        agreed, learned = confirm_change(before, first, extract_page(second.text, watch))
+        if learned:
+            texts = {block_signature(b): b.text for b in first.blocks if block_signature(b) in learned}
+            self.store.add_volatile(
+                watch.url, {sig: texts.get(sig, "") for sig in learned}, reason="differed between two fetches"
+            )
+        return agreed, volatile | learned
+
+    def _failed(self, watch: Watch, result: FetchResult, error: FetchError) -> PageOutcome:
+        failed = replace(result, error=error, text=None)
+        event = self.store.record_error(watch, failed)
+        if event is not None:
+            self.dispatcher.queue_health(event)
+        return PageOutcome(watch.competitor, watch.url, "error", error, health=event)
+
+    def _outcome(self, watch: Watch, status: str, *, change=None, health=None) -> PageOutcome:  # type: ignore[no-untyped-def]
+        if health is not None:
+            self.dispatcher.queue_health(health)
+        return PageOutcome(watch.competitor, watch.url, status, None, change, health)
+
+
+def _draft(result: FetchResult, page: Page) -> Snapshot:
+    """The new page as a snapshot-to-be (id 0) for diffing before it is stored."""
+    return Snapshot(id=0, url=result.url, taken_at=result.fetched_at, page=page)

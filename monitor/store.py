@@ -1,0 +1,443 @@
+"""The store: snapshots, changes, grades, page health and the alert outbox, on SQLModel.
+
+SQLite by default (WAL, one file), PostgreSQL when several daemons share work. Every method
+is one transaction, so a crash between stages loses nothing and repeats nothing: a change is
+stored before it is graded, a grade and its alerts are stored together, and an alert leaves
+the outbox only when it was delivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from monitor import codec
+from monitor.errors import StoreError
+from monitor.records import (
+    Alert,
+    Change,
+    Classification,
+    ClassifiedChange,
+    FetchResult,
+    Page,
+    Snapshot,
+    Watch,
+)
+from monitor.tables import ChangeRow, CheckRow, OutboxRow, PageRow, SnapshotRow, VolatileRow
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+@dataclass(frozen=True, slots=True)
+class PageState:
+    """What the pipeline needs to know about a page before it fetches it."""
+
+    etag: str | None
+    last_modified: str | None
+    raw_hash: str | None
+    last: Snapshot | None
+    error_streak: int
+    variant_reported: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PageHealth:
+    url: str
+    competitor: str
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    error_streak: int
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEvent:
+    """A page crossed the broken threshold, or came back after being reported broken."""
+
+    url: str
+    competitor: str
+    kind: str  # broken | recovered
+    error: str | None
+    streak: int
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _snapshot(row: SnapshotRow) -> Snapshot:
+    page = Page(
+        url=row.url,
+        title=row.title,
+        blocks=codec.blocks_from_json(row.blocks_json),
+        facts=codec.facts_from_json(row.facts_json),
+        content_hash=row.content_hash,
+    )
+    assert row.id is not None
+    return Snapshot(id=row.id, url=row.url, taken_at=row.taken_at, page=page)
+
+
+class Store:
+    def __init__(self, engine: Engine, *, broken_after: int = 3):
+        self.engine = engine
+        self.broken_after = broken_after
+
+    @classmethod
+    def open(cls, url: str, *, broken_after: int = 3) -> Store:
+        try:
+            engine = create_engine(url, pool_pre_ping=True)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            SQLModel.metadata.create_all(engine)
+        except (OperationalError, ValueError, ImportError) as exc:
+            raise StoreError(f"cannot open the store at {url}: {exc}") from exc
+        return cls(engine, broken_after=broken_after)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    # ---- pages and health -------------------------------------------------
+
+    def _page(self, session: Session, watch: Watch) -> PageRow:
+        row = session.exec(select(PageRow).where(PageRow.url == watch.url)).first()
+        if row is None:
+            row = PageRow(url=watch.url, competitor=watch.competitor)
+            session.add(row)
+            session.flush()
+        return row
+
+    def page_state(self, url: str) -> PageState:
+        with self.session() as s:
+            row = s.exec(select(PageRow).where(PageRow.url == url)).first()
+            last = self._last_snapshot(s, url)
+            return PageState(
+                etag=row.etag if row else None,
+                last_modified=row.last_modified if row else None,
+                raw_hash=row.raw_hash if row else None,
+                last=last,
+                error_streak=row.error_streak if row else 0,
+                variant_reported=row.variant_reported if row else False,
+            )
+
+    def _last_snapshot(self, s: Session, url: str) -> Snapshot | None:
+        row = s.exec(
+            select(SnapshotRow).where(SnapshotRow.url == url).order_by(SnapshotRow.id.desc())  # type: ignore[union-attr]
+        ).first()
+        return _snapshot(row) if row else None
+
+    def _success(self, s: Session, watch: Watch, result: FetchResult, raw_hash: str | None) -> HealthEvent | None:
+        row = self._page(s, watch)
+        event_ = None
+        if row.broken_alerted:
+            event_ = HealthEvent(watch.url, watch.competitor, "recovered", row.last_error_kind, row.error_streak)
+        row.last_checked_at = row.last_success_at = result.fetched_at
+        row.error_streak = 0
+        row.broken_alerted = False
+        if not result.not_modified:
+            row.etag, row.last_modified = result.etag, result.last_modified
+            if raw_hash:
+                row.raw_hash = raw_hash
+        s.add(row)
+        return event_
+
+    def record_error(self, watch: Watch, result: FetchResult) -> HealthEvent | None:
+        assert result.error is not None
+        with self.session() as s:
+            row = self._page(s, watch)
+            row.last_checked_at = row.last_error_at = result.fetched_at
+            row.last_error_kind = result.error.kind.value
+            row.last_error_message = result.error.message[:500]
+            row.error_streak += 1
+            event_ = None
+            if row.error_streak >= self.broken_after and not row.broken_alerted:
+                row.broken_alerted = True
+                event_ = HealthEvent(watch.url, watch.competitor, "broken", str(result.error), row.error_streak)
+            s.add(row)
+            s.add(
+                CheckRow(
+                    url=watch.url,
+                    checked_at=result.fetched_at,
+                    status="error",
+                    error_kind=result.error.kind.value,
+                    error_message=result.error.message[:500],
+                )
+            )
+            return event_
+
+    def record_unchanged(
+        self, watch: Watch, result: FetchResult, *, raw_hash: str | None, status: str = "unchanged"
+    ) -> HealthEvent | None:
+        with self.session() as s:
+            event_ = self._success(s, watch, result, raw_hash)
+            s.add(CheckRow(url=watch.url, checked_at=result.fetched_at, status=status))
+            return event_
+
+    def record_snapshot(
+        self,
+        watch: Watch,
+        result: FetchResult,
+        page: Page,
+        *,
+        raw_hash: str | None,
+        change: Change | None = None,
+        variant: bool = False,
+    ) -> tuple[Snapshot, int | None, HealthEvent | None]:
+        """Store a new snapshot, and the change that leads to it, in one transaction.
+
+        ``change`` is given with ``after_id=0``; the stored change points at the new snapshot.
+        Returns the snapshot, the change id (None for a baseline) and any health event.
+        """
+        with self.session() as s:
+            event_ = self._success(s, watch, result, raw_hash)
+            snap = SnapshotRow(
+                url=watch.url,
+                taken_at=result.fetched_at,
+                content_hash=page.content_hash,
+                title=page.title,
+                blocks_json=codec.blocks_to_json(page.blocks),
+                facts_json=codec.facts_to_json(page.facts),
+                screenshot=result.screenshot,
+            )
+            s.add(snap)
+            s.flush()
+            assert snap.id is not None
+            change_id = None
+            if change is not None:
+                stored = _with_after(change, snap.id)
+                crow = ChangeRow(
+                    url=watch.url,
+                    competitor=watch.competitor,
+                    page_kind=watch.kind.value,
+                    before_id=stored.before_id,
+                    after_id=snap.id,
+                    detected_at=stored.detected_at,
+                    change_json=codec.change_to_json(stored),
+                    variant=variant,
+                )
+                s.add(crow)
+                s.flush()
+                change_id = crow.id
+            if variant:
+                self._page(s, watch).variant_reported = True
+            s.add(
+                CheckRow(
+                    url=watch.url,
+                    checked_at=result.fetched_at,
+                    status="first" if change is None else "pending",
+                    snapshot_id=snap.id,
+                    change_id=change_id,
+                )
+            )
+            return _snapshot(snap), change_id, event_
+
+    # ---- grading and the outbox ---------------------------------------------
+
+    def save_grade(
+        self, change_id: int, grade: Classification, alerts: list[Alert], *, regrade: bool = False
+    ) -> None:
+        """Store a grade and queue its alerts together; queuing the same alert twice is a no-op."""
+        with self.session() as s:
+            row = s.get(ChangeRow, change_id)
+            if row is None:
+                raise StoreError(f"no change {change_id}")
+            first_grade = row.severity is None
+            row.severity, row.category, row.summary = int(grade.severity), grade.category.value, grade.summary
+            row.grade_json, row.source, row.regrade = codec.grade_to_json(grade), grade.source, regrade
+            s.add(row)
+            check = s.exec(select(CheckRow).where(CheckRow.change_id == change_id)).first()
+            if check is not None and check.status == "pending":
+                check.status = "changed" if int(grade.severity) > 0 else "noise"
+                s.add(check)
+            if first_grade:
+                for alert in alerts:
+                    self._enqueue(s, alert, f"change:{change_id}:{alert.channel}")
+
+    def enqueue(self, alert: Alert, *, key: str) -> None:
+        with self.session() as s:
+            self._enqueue(s, alert, key)
+
+    def _enqueue(self, s: Session, alert: Alert, key: str) -> None:
+        exists = s.exec(select(OutboxRow.id).where(OutboxRow.dedupe_key == key)).first()
+        if exists is None:
+            s.add(
+                OutboxRow(
+                    dedupe_key=key,
+                    channel=alert.channel,
+                    change_id=alert.change_id,
+                    alert_json=codec.alert_to_json(alert),
+                    created_at=utcnow(),
+                )
+            )
+
+    def ungraded(self) -> list[tuple[int, Change]]:
+        with self.session() as s:
+            rows = s.exec(select(ChangeRow).where(ChangeRow.severity == None)).all()  # noqa: E711
+            return [(r.id, codec.change_from_json(r.change_json)) for r in rows if r.id is not None]
+
+    def due_alerts(self, *, now: datetime | None = None) -> list[tuple[int, Alert]]:
+        now = now or utcnow()
+        with self.session() as s:
+            rows = s.exec(
+                select(OutboxRow).where(OutboxRow.delivered_at == None).order_by(OutboxRow.id)  # noqa: E711
+            ).all()
+            return [
+                (r.id, codec.alert_from_json(r.alert_json))
+                for r in rows
+                if r.id is not None and (r.next_attempt_at is None or r.next_attempt_at <= now)
+            ]
+
+    def mark_delivered(self, outbox_id: int) -> None:
+        with self.session() as s:
+            row = s.get(OutboxRow, outbox_id)
+            if row is not None:
+                row.delivered_at = utcnow()
+                row.attempts += 1
+                s.add(row)
+
+    def mark_failed(self, outbox_id: int, error: str) -> None:
+        with self.session() as s:
+            row = s.get(OutboxRow, outbox_id)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = error[:500]
+                row.next_attempt_at = utcnow() + min(timedelta(minutes=2**row.attempts), timedelta(hours=1))
+                s.add(row)
+
+    # ---- reading history -------------------------------------------------
+
+    def changes_between(self, start: datetime, end: datetime) -> list[ClassifiedChange]:
+        with self.session() as s:
+            rows = s.exec(
+                select(ChangeRow)
+                .where(ChangeRow.detected_at >= start, ChangeRow.detected_at < end)
+                .where(ChangeRow.grade_json != None)  # noqa: E711
+                .order_by(ChangeRow.id)  # type: ignore[arg-type]
+            ).all()
+            return [_classified(r) for r in rows]
+
+    def change(self, change_id: int) -> ClassifiedChange | None:
+        with self.session() as s:
+            row = s.get(ChangeRow, change_id)
+            return _classified(row) if row is not None and row.grade_json else None
+
+    def last_change(self, url: str) -> ClassifiedChange | None:
+        with self.session() as s:
+            row = s.exec(
+                select(ChangeRow)
+                .where(ChangeRow.url == url, ChangeRow.grade_json != None)  # noqa: E711
+                .order_by(ChangeRow.id.desc())  # type: ignore[union-attr]
+            ).first()
+            return _classified(row) if row else None
+
+    def snapshots(self, url: str) -> list[Snapshot]:
+        with self.session() as s:
+            rows = s.exec(select(SnapshotRow).where(SnapshotRow.url == url).order_by(SnapshotRow.id)).all()  # type: ignore[arg-type]
+            return [_snapshot(r) for r in rows]
+
+    def content_hashes(self, url: str) -> list[str]:
+        with self.session() as s:
+            rows = s.exec(
+                select(SnapshotRow.content_hash).where(SnapshotRow.url == url).order_by(SnapshotRow.id)  # type: ignore[arg-type]
+            ).all()
+            return list(rows)
+
+    def checks(self, url: str, *, limit: int = 50) -> list[CheckRow]:
+        with self.session() as s:
+            return list(
+                s.exec(
+                    select(CheckRow).where(CheckRow.url == url).order_by(CheckRow.id.desc()).limit(limit)  # type: ignore[union-attr]
+                ).all()
+            )
+
+    def health(self) -> list[PageHealth]:
+        with self.session() as s:
+            rows = s.exec(select(PageRow).order_by(PageRow.competitor, PageRow.url)).all()
+            return [
+                PageHealth(
+                    r.url,
+                    r.competitor,
+                    r.last_checked_at,
+                    r.last_success_at,
+                    f"{r.last_error_kind}: {r.last_error_message}" if r.last_error_kind else None,
+                    r.error_streak,
+                )
+                for r in rows
+            ]
+
+    def mark_carded(self, change_ids: list[int]) -> None:
+        with self.session() as s:
+            for cid in change_ids:
+                row = s.get(ChangeRow, cid)
+                if row is not None:
+                    row.card_staged_at = utcnow()
+                    s.add(row)
+
+    def uncarded(self, competitor: str) -> list[ClassifiedChange]:
+        with self.session() as s:
+            rows = s.exec(
+                select(ChangeRow)
+                .where(ChangeRow.competitor == competitor, ChangeRow.card_staged_at == None)  # noqa: E711
+                .where(ChangeRow.grade_json != None, ChangeRow.severity > 0)  # noqa: E711
+                .order_by(ChangeRow.id)  # type: ignore[arg-type]
+            ).all()
+            return [_classified(r) for r in rows]
+
+    # ---- volatility ----------------------------------------------------------
+
+    def volatile(self, url: str) -> frozenset[str]:
+        with self.session() as s:
+            return frozenset(s.exec(select(VolatileRow.signature).where(VolatileRow.url == url)).all())
+
+    def volatile_rows(self, url: str) -> list[VolatileRow]:
+        with self.session() as s:
+            return list(s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all())
+
+    def add_volatile(self, url: str, found: dict[str, str], *, reason: str) -> None:
+        """Remember block signatures (with a sample of their text) as noise on this page."""
+        for signature, text in found.items():
+            try:
+                with self.session() as s:
+                    row = s.exec(
+                        select(VolatileRow).where(VolatileRow.url == url, VolatileRow.signature == signature)
+                    ).first()
+                    if row is None:
+                        row = VolatileRow(url=url, signature=signature, text=text[:300], reason=reason, first_seen=utcnow())
+                    else:
+                        row.hits += 1
+                    s.add(row)
+            except IntegrityError:  # another daemon recorded it first
+                continue
+
+
+def _with_after(change: Change, after_id: int) -> Change:
+    from dataclasses import replace
+
+    return replace(change, after_id=after_id)
+
+
+def _classified(row: ChangeRow) -> ClassifiedChange:
+    assert row.id is not None and row.grade_json is not None
+    return ClassifiedChange(row.id, codec.change_from_json(row.change_json), codec.grade_from_json(row.grade_json))
