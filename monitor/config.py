@@ -253,6 +253,16 @@ class SlackConfig(_Strict):
     routes: list[SlackRoute] = []
     token_env: str = "SLACK_BOT_TOKEN"
     base_url: str | None = None  # a Slack-Web-API-compatible endpoint; default is Slack's
+    timeout: float = Field(default=15.0, gt=0)
+    # a 429 asking to wait longer than this fails the delivery; the outbox retries later
+    max_retry_wait: float = Field(default=30.0, ge=0)
+
+
+class FileAlertsConfig(_Strict):
+    """Alerts appended to a file; a relative path is inside the ``output`` folder."""
+
+    path: str = "alerts.jsonl"
+    format: Literal["jsonl", "markdown"] = "jsonl"
 
 
 class DigestConfig(_Strict):
@@ -281,6 +291,7 @@ class BattlecardsConfig(_Strict):
 class RespondersConfig(_Strict):
     console: bool = True
     alert_min_severity: Severity = Severity.MEDIUM
+    file: FileAlertsConfig | None = FileAlertsConfig()
     slack: SlackConfig | None = None
     digest: DigestConfig = DigestConfig()
     battlecards: BattlecardsConfig = BattlecardsConfig()
