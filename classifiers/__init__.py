@@ -1,0 +1,10 @@
+"""Severity classifiers, keyed by the ``classifier.provider`` value in the config."""
+
+from __future__ import annotations
+
+from classifiers.base import Classifier
+from classifiers.rules import RulesClassifier
+
+CLASSIFIERS: dict[str, type[Classifier]] = {"rules": RulesClassifier}
+
+__all__ = ["CLASSIFIERS", "Classifier", "RulesClassifier"]

@@ -1,0 +1,195 @@
+"""The rules classifier: fast, deterministic, offline grading of a change.
+
+It reads, in order of trust: fact differences (prices, plans, tiers, jobs), keyword
+families in the text the change added (acquisition, funding, launch, certification,
+partnership, security incident...), the page's kind, and the size and place of the change
+(a rewritten headline, a new section, a retouched sentence). Each reading is a ``Signal``;
+the strongest one grades the change and names its category.
+
+``severity_floor(change)`` is the part of this that is certain enough to bind an LLM's
+grade from below: a changed core price is at least high whatever a model says.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Self
+
+from classifiers.keywords import CONSENT_NOTICE
+from classifiers.signals import Signal, fact_signals, family_hits, family_signals, page_signal
+from classifiers.text import Substance, normalise, quote, substance
+from monitor.config import ClassifierConfig
+from monitor.records import Category, Change, Classification, ClassifyContext, PageKind, Severity
+
+SOURCE = "rules"
+
+# Pages where a launch can be "aimed squarely at our buyers"; a docs page only lists SDKs.
+_LAUNCH_PAGES = frozenset({PageKind.PRODUCT, PageKind.HOMEPAGE, PageKind.CHANGELOG, PageKind.BLOG})
+# How many of our own product's words a launch must share to be aimed at our buyers.
+_OVERLAP_FOR_CRITICAL = 4
+_STOPWORDS = frozenset(
+    "a an and are as at be by for from in into is it its of on or our that the their them this to "
+    "with we you your which who runs run mode platform companies company customer customers".split()
+)
+_PROFILE_LINE = re.compile(r"^\s*[*-]?\s*\**(product|products|what we sell)\**\s*:\s*(.+)$", re.I | re.M)
+
+
+def focus_terms(company: str) -> frozenset[str]:
+    """The words of our own product line in the company profile (``Product: ...``).
+
+    A competitor's launch that uses several of them is aimed at what we sell.
+    """
+    lines = [m.group(2) for m in _PROFILE_LINE.finditer(company)]
+    terms = {_stem(w) for line in lines for w in normalise(line.replace("-", " ")).split()}
+    return frozenset(t for t in terms if len(t) > 2 and t not in _STOPWORDS)
+
+
+def _stem(word: str) -> str:
+    word = word.casefold().strip("'’")
+    for suffix in ("'s", "ies", "s"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def _aimed_at_us(text: str, focus: frozenset[str]) -> bool:
+    if not focus:
+        return False
+    words = {_stem(w) for w in normalise(text.replace("-", " ")).split()}
+    return len(words & focus) >= _OVERLAP_FOR_CRITICAL
+
+
+def _is_boilerplate(text: str) -> bool:
+    # a cookie/consent notice and its short buttons ("OK", "Verstanden") are site chrome
+    return bool(CONSENT_NOTICE.search(text)) or len(normalise(text)) <= 2
+
+
+def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
+    signals = fact_signals(change.facts)
+    if sub.empty:
+        return signals
+    hits = family_hits(change, sub)
+    family = family_signals(change, sub, hits)
+    if (
+        change.page_kind in _LAUNCH_PAGES
+        and "launch" in hits
+        and _aimed_at_us(sub.new_words_text(), focus_terms(company))
+    ):
+        family = [
+            Signal(Severity.CRITICAL, Category.PRODUCT, "a launch aimed at our buyers", s.evidence, 0.6)
+            if s.reason == "a product or feature was launched"
+            else s
+            for s in family
+        ]
+    return signals + family + [page_signal(change, sub, hits)]
+
+
+def _strongest(signals: list[Signal]) -> Signal:
+    # earlier signals are more trusted (facts, then families, then page kind): they win ties
+    best = signals[0]
+    for signal in signals[1:]:
+        if signal.severity > best.severity:
+            best = signal
+    return best
+
+
+def _summary(change: Change, best: Signal, signals: list[Signal]) -> str:
+    where = f"{change.competitor} ({change.page_kind.value} page)"
+    first = f"{where}: {best.reason}."
+    details = [e for e in best.evidence if e][:2]
+    if not details:
+        return first
+    if best.evidence and any(f.describe() in best.evidence for f in change.facts):
+        return f"{first} {'; '.join(details)}."
+    return f"{first} It now says: " + " / ".join(f"“{quote(d, limit=120)}”" for d in details)
+
+
+def _facts(change: Change, sub: Substance) -> tuple[str, ...]:
+    if change.facts:
+        return tuple(f.describe() for f in change.facts[:12])
+    out = [f"added: {quote(b.after or '', limit=120)}" for b in sub.added[:4]]
+    out += [
+        f"changed: {quote(b.before or '', limit=60)} → {quote(b.after or '', limit=60)}"
+        for b in sub.edited[:3]
+    ]
+    out += [f"removed: {quote(b.before or '', limit=120)}" for b in sub.removed[:3]]
+    return tuple(out)
+
+
+def _evidence(change: Change, best: Signal, sub: Substance) -> tuple[str, ...]:
+    # evidence must be found verbatim in the change's block text
+    texts = [t for b in change.blocks for t in (b.before, b.after) if t]
+    quoted = [e for e in best.evidence if any(e in t for t in texts)]
+    if not quoted:
+        blocks = sorted(sub.added + sub.edited, key=lambda b: -len(b.after or ""))
+        quoted = [quote(b.after or "") for b in blocks[:2]] or [
+            quote(b.before or "") for b in sub.removed[:2]
+        ]
+    return tuple(q for q in quoted if q)
+
+
+def classify_by_rules(change: Change, *, company: str = "") -> Classification:
+    """Grade ``change`` by rules alone. ``company`` is our profile (Markdown), if known."""
+    sub = substance(change, is_boilerplate=_is_boilerplate)
+    signals = _signals(change, sub, company=company)
+    if not signals:
+        reason = (
+            "only markup, order, dates, counters or spelling changed" if change.blocks else "no text changed"
+        )
+        return Classification(
+            severity=Severity.NONE,
+            category=Category.NONE,
+            summary=f"{change.competitor} ({change.page_kind.value} page): {reason}; nothing to act on.",
+            facts=(),
+            evidence=(),
+            source=SOURCE,
+            confidence=0.7,
+        )
+    best = _strongest(signals)
+    return Classification(
+        severity=best.severity,
+        category=best.category,
+        summary=_summary(change, best, signals),
+        facts=_facts(change, sub),
+        evidence=_evidence(change, best, sub),
+        source=SOURCE,
+        confidence=best.confidence,
+    )
+
+
+_FLOOR_FAMILIES = frozenset({"a security incident was disclosed", "an acquisition was announced"})
+
+
+def severity_floor(change: Change) -> Severity:
+    """The least grade any classifier may give ``change``: what the rules know for certain.
+
+    A changed core price or an added/removed plan is at least high; a feature moved between
+    tiers is at least medium; a disclosed security incident or an acquisition is at least high.
+    Everything else has no floor (NONE): judgement is left to the classifier.
+    """
+    floor = Severity.NONE
+    for signal in fact_signals(change.facts):
+        if signal.reason == "a feature moved between plans":
+            floor = max(floor, Severity.MEDIUM)
+        elif signal.category is Category.PRICING:
+            # a model may judge a price change critical; the rules only promise high
+            floor = max(floor, min(signal.severity, Severity.HIGH))
+    sub = substance(change, is_boilerplate=_is_boilerplate)
+    if not sub.empty:
+        for signal in family_signals(change, sub, family_hits(change, sub)):
+            if signal.reason in _FLOOR_FAMILIES:
+                floor = max(floor, Severity.HIGH)
+    return floor
+
+
+class RulesClassifier:
+    """Offline, deterministic grading from facts, keyword families and page kind."""
+
+    key: ClassVar[str] = "rules"
+
+    @classmethod
+    def from_config(cls, cfg: ClassifierConfig, **clients: Any) -> Self:
+        return cls()
+
+    async def classify(self, change: Change, *, context: ClassifyContext) -> Classification:
+        return classify_by_rules(change, company=context.company)

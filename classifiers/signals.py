@@ -1,0 +1,245 @@
+"""What the rules read off a change: graded signals from facts, keyword families and page kind.
+
+Each signal is one reason a change matters, with a grade, a category, the verbatim evidence
+behind it and how much the rules trust it. ``classifiers.rules`` picks the strongest.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from classifiers.keywords import ADD_ON, CONTACT_DETAIL, FAMILIES, Family
+from classifiers.text import Substance, headline_edit, quote, similarity
+from monitor.records import BlockChange, BlockKind, Category, Change, FactChange, PageKind, Severity
+
+S, C, K = Severity, Category, PageKind
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    severity: Severity
+    category: Category
+    reason: str  # plain words, the start of the summary
+    evidence: tuple[str, ...] = ()
+    confidence: float = 0.6
+
+
+# ---- facts ---------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _amounts(value: str | None) -> tuple[str, ...]:
+    return tuple(_NUMBER.findall(value or ""))
+
+
+def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
+    """Prices, plans, tier moves and jobs: the most certain evidence a change can carry."""
+    out: list[Signal] = []
+    by_kind: dict[str, list[FactChange]] = {}
+    for fact in facts:
+        by_kind.setdefault(fact.kind, []).append(fact)
+
+    plans = by_kind.get("plan", [])
+    prices = by_kind.get("price", [])
+    plans_added = [f for f in plans if f.before is None]
+    plans_removed = [f for f in plans if f.after is None]
+    if plans_added or plans_removed:
+        # a plan removed and one added with the same prices is the same plan renamed
+        old = Counter(_amounts(f.before) for f in prices if f.after is None)
+        new = Counter(_amounts(f.after) for f in prices if f.before is None)
+        renamed = len(plans_added) == len(plans_removed) and old == new
+        described = tuple(f.describe() for f in plans_added + plans_removed)
+        if renamed:
+            out.append(Signal(S.MEDIUM, C.PRICING, "a plan was renamed, prices unchanged", described, 0.7))
+        else:
+            what = "a plan was added" if plans_added else "a plan was removed"
+            if plans_added and plans_removed:
+                what = "plans were added and removed"
+            out.append(Signal(S.CRITICAL, C.PRICING, what, described, 0.9))
+    repriced = [f for f in prices if f.before and f.after and _amounts(f.before) != _amounts(f.after)]
+    core = [f for f in repriced if not ADD_ON.search(f"{f.subject} {f.attribute}")]
+    extras = [f for f in repriced if ADD_ON.search(f"{f.subject} {f.attribute}")]
+    if core:
+        evidence = tuple(f.describe() for f in core)
+        out.append(Signal(S.CRITICAL, C.PRICING, "a plan's price changed", evidence, 0.9))
+    if extras:
+        evidence = tuple(f.describe() for f in extras)
+        out.append(Signal(S.MEDIUM, C.PRICING, "an add-on's price changed", evidence, 0.8))
+    if not plans and any(f.before is None or f.after is None for f in prices):
+        evidence = tuple(f.describe() for f in prices if f.before is None or f.after is None)
+        out.append(Signal(S.HIGH, C.PRICING, "a price point was added or removed", evidence, 0.6))
+
+    moved = [f for f in by_kind.get("feature", []) if f.before and f.after and f.before != f.after]
+    if moved:
+        evidence = tuple(f.describe() for f in moved)
+        out.append(Signal(S.HIGH, C.PRICING, "a feature moved between plans", evidence, 0.85))
+    elif not plans and any(f.before is None or f.after is None for f in by_kind.get("feature", [])):
+        new = tuple(f.describe() for f in by_kind["feature"] if f.before is None or f.after is None)
+        out.append(Signal(S.MEDIUM, C.PRODUCT, "the plan comparison lists a feature change", new, 0.6))
+
+    out += _job_signals(by_kind.get("job", []))
+    return out
+
+
+def _job_signals(jobs: list[FactChange]) -> list[Signal]:
+    # a job board resync re-keys every role; only titles that really came or went count
+    opened = Counter(f.subject for f in jobs if f.before is None)
+    closed = Counter(f.subject for f in jobs if f.after is None)
+    net_open, net_closed = opened - closed, closed - opened
+    n_open, n_closed = sum(net_open.values()), sum(net_closed.values())
+    titles = tuple(sorted(net_open)) + tuple(sorted(net_closed))
+    if n_open >= 3:
+        return [Signal(S.MEDIUM, C.HIRING, f"a hiring push: {n_open} new roles", titles, 0.85)]
+    if n_open or n_closed:
+        what = f"{n_open} new role(s)" if n_open else f"{n_closed} role(s) closed"
+        return [Signal(S.LOW, C.HIRING, what, titles, 0.85)]
+    return []
+
+
+# ---- keyword families ----------------------------------------------------------------
+
+# Pages where a family says nothing: a careers page naming "HIPAA" is a job, not a
+# certificate; a legal page is graded as a legal change whatever it mentions.
+_IGNORED: dict[PageKind, frozenset[str] | None] = {
+    K.CAREERS: None,  # None: every family
+    K.LEGAL: frozenset(f.name for f in FAMILIES if f.name != "acquisition"),
+    K.CUSTOMERS: frozenset({"executive", "launch", "beta"}),
+}
+_CONTEXT_FAMILIES = frozenset({"subprocessor", "customer-story"})
+
+
+def family_hits(change: Change, sub: Substance) -> dict[str, list[str]]:
+    """Families that the change added (more matches in the new text than in the old)."""
+    ignored = _IGNORED.get(change.page_kind, frozenset())
+    if ignored is None:
+        return {}
+    new_text, old_text = sub.new_words_text(), sub.old_words_text()
+    headings = " / ".join(" ".join(b.path) for b in sub.added)
+    hits: dict[str, list[str]] = {}
+    for family in FAMILIES:
+        if family.name in ignored:
+            continue
+        found = family.find(new_text)
+        if len(found) > len(family.find(old_text)):
+            hits[family.name] = found
+        elif family.name in _CONTEXT_FAMILIES and family.find(headings):
+            hits[family.name] = family.find(headings)
+    if any(_is_badge(b) for b in sub.added) and "launch" not in ignored:
+        hits.setdefault("launch", []).append("New")
+    return hits
+
+
+_BADGE = re.compile(r"^(?:new|neu|nouveau|nouvelle)\b[:!]?", re.IGNORECASE)
+
+
+def _is_badge(block: BlockChange) -> bool:
+    text = (block.after or "").strip()
+    return bool(_BADGE.match(text)) and (len(text) <= 5 or block.kind is BlockKind.HEADING)
+
+
+def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -> list[Signal]:
+    out: list[Signal] = []
+    for family in FAMILIES:
+        if family.name not in hits:
+            continue
+        severity = family.severity
+        if family.name == "major-integration" and "beta" in hits:
+            severity = S.MEDIUM  # an integration in beta is not yet a major one
+        if family.name == "launch" and change.page_kind is K.DOCS:
+            severity = S.MEDIUM
+        if family.name == "beta" and "launch" in hits:
+            continue  # a launch in beta is still a launch
+        reason = _FAMILY_REASON.get(family.name, family.name.replace("-", " "))
+        evidence = _evidence_for(family, sub)
+        out.append(Signal(severity, family.category, reason, evidence, 0.75))
+    return out
+
+
+_FAMILY_REASON = {
+    "security-incident": "a security incident was disclosed",
+    "acquisition": "an acquisition was announced",
+    "free-tier": "the free tier changed",
+    "funding": "a funding round was announced",
+    "certification": "a compliance certification was announced",
+    "data-residency": "a data-residency option was announced",
+    "partnership": "a partnership was announced",
+    "launch": "a product or feature was launched",
+    "major-integration": "a native integration was added",
+    "executive": "an executive appointment was announced",
+    "subprocessor": "the subprocessor list changed",
+    "discount": "a discount programme was announced",
+    "customer-story": "a new customer story appeared",
+    "beta": "a beta feature appeared",
+    "bug-fix": "a bug fix was logged",
+    "event": "an event appearance was announced",
+}
+
+
+def _evidence_for(family: Family, sub: Substance) -> tuple[str, ...]:
+    texts = [b.after or "" for b in sub.added] + [b.after or "" for b in sub.edited]
+    found = [t for t in texts if family.find(t)]
+    return tuple(quote(t) for t in found[:2])
+
+
+# ---- page kind and size --------------------------------------------------------------
+
+
+def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> Signal:
+    """What a substantive change is worth on this kind of page when nothing stronger speaks."""
+    kind = change.page_kind
+    rewording = bool(sub.edited) and not sub.added and not sub.removed
+    added_blocks = len(sub.added)
+    big = added_blocks >= 3 or len(sub.new_words_text().split()) >= 40
+    evidence = tuple(quote(b.after or b.before or "") for b in (sub.added + sub.edited + sub.removed)[:2])
+    if kind is K.LEGAL:
+        changed = sub.new_words_text() + " " + sub.old_words_text()
+        if rewording and CONTACT_DETAIL.search(changed):
+            return Signal(S.LOW, C.LEGAL, "a contact detail in the legal text changed", evidence, 0.6)
+        return Signal(S.MEDIUM, C.LEGAL, "the legal text changed", evidence, 0.7)
+    if kind is K.HOMEPAGE or kind is K.PRODUCT:
+        head = headline_edit(sub)
+        if head is not None:
+            before = f"“{quote(head.before or '', limit=80)}” → " if head.before else ""
+            reason = f"the headline was rewritten ({before}“{quote(head.after or '', limit=80)}”)"
+            return Signal(S.HIGH, C.POSITIONING, reason, evidence, 0.7)
+    if kind is K.HOMEPAGE and any(b.kind is BlockKind.QUOTE for b in sub.added):
+        return Signal(S.MEDIUM, C.CUSTOMERS, "a new customer testimonial appeared", evidence, 0.6)
+    if rewording or (not sub.added and not sub.removed):
+        low_cat = C.CUSTOMERS if kind is K.CUSTOMERS else C.PRODUCT if kind is K.DOCS else C.CONTENT
+        grown = sum(len((b.after or "").split()) - len((b.before or "").split()) for b in sub.edited)
+        mean_sim = sum(similarity(b.before or "", b.after or "") for b in sub.edited) / max(
+            len(sub.edited), 1
+        )
+        if kind is K.PRODUCT and grown >= 8:
+            return Signal(S.MEDIUM, C.PRODUCT, "a product description gained a capability", evidence, 0.5)
+        if kind is K.HOMEPAGE and mean_sim < 0.35:
+            return Signal(S.HIGH, C.POSITIONING, "the main message was rewritten", evidence, 0.5)
+        return Signal(S.LOW, low_cat, "wording changed, same meaning", evidence, 0.55)
+    if kind is K.PRICING:
+        if any((b.text.strip() in ("✓", "✔", "—", "-", "✗")) for b in sub.added + sub.removed + sub.edited):
+            return Signal(S.HIGH, C.PRICING, "the plan comparison changed", evidence, 0.55)
+        return Signal(S.MEDIUM, C.PRICING, "the pricing page changed", evidence, 0.5)
+    if kind is K.PRODUCT:
+        if big:
+            return Signal(S.HIGH, C.PRODUCT, "a new product section appeared", evidence, 0.55)
+        return Signal(S.MEDIUM, C.PRODUCT, "a product capability was added", evidence, 0.55)
+    if kind is K.CHANGELOG:
+        if "bug-fix" in hits and not sub.removed:
+            return Signal(S.LOW, C.PRODUCT, "a bug fix was logged", evidence, 0.65)
+        return Signal(S.MEDIUM, C.PRODUCT, "a changelog entry was added", evidence, 0.6)
+    if kind is K.CAREERS:
+        return Signal(S.LOW, C.HIRING, "the careers page changed", evidence, 0.5)
+    if kind is K.INTEGRATIONS:
+        return Signal(S.MEDIUM, C.PARTNERSHIPS, "the integrations list changed", evidence, 0.6)
+    if kind is K.CUSTOMERS:
+        if sub.added:
+            return Signal(S.MEDIUM, C.CUSTOMERS, "a new customer story appeared", evidence, 0.6)
+        return Signal(S.LOW, C.CUSTOMERS, "a customer story was edited", evidence, 0.55)
+    if kind is K.DOCS:
+        return Signal(S.LOW, C.PRODUCT, "the documentation changed", evidence, 0.5)
+    if kind is K.HOMEPAGE and sub.added and "customer-story" not in hits and big:
+        return Signal(S.MEDIUM, C.CONTENT, "a new homepage section appeared", evidence, 0.5)
+    return Signal(S.LOW, C.CONTENT, "new content appeared", evidence, 0.5)
