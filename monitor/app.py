@@ -38,7 +38,7 @@ class App:
         self.dispatcher = Dispatcher(
             store=self.store,
             console=None if (quiet or not responders.console) else ConsoleResponder.from_config(responders),
-            file=FileResponder(path=out / "alerts.jsonl"),
+            file=FileResponder.from_config(responders.file, base_dir=out) if responders.file else None,
             slack=SlackResponder.from_config(responders.slack, env=os.environ) if responders.slack else None,
             console_min=responders.alert_min_severity,
         )
@@ -48,7 +48,7 @@ class App:
             classifier=self.classifier,
             dispatcher=self.dispatcher,
             company=config.path(config.company) if config.company else None,
-            rubric=DEFAULT_RUBRIC if DEFAULT_RUBRIC.is_file() else None,
+            rubric=self._rubric(),
         )
         delay = confirm_delay if confirm_delay is not None else timedelta(seconds=config.detect.confirm_delay)
         self.pipeline = Pipeline(
@@ -58,6 +58,18 @@ class App:
             dispatcher=self.dispatcher,
             confirm_delay=delay,
         )
+
+    def _rubric(self) -> Path | None:
+        """The ops-edited rubric: classifier.rubric, else rubric.md beside the config, else ours."""
+        configured = getattr(self.config.classifier, "rubric", None)
+        for candidate in (
+            self.config.path(configured) if configured else None,
+            self.config.path("rubric.md"),
+            DEFAULT_RUBRIC,
+        ):
+            if candidate is not None and candidate.is_file():
+                return candidate
+        return None
 
     def _classifier(self, registry: dict) -> object:
         cfg = self.config.classifier

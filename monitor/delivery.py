@@ -6,6 +6,7 @@ its responder delivered it; a failed delivery is retried later with backoff, nev
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -76,7 +77,9 @@ class Dispatcher:
                 failed += 1
                 continue
             try:
-                await responder.deliver(alert)
+                result = responder.deliver(alert)
+                if inspect.isawaitable(result):
+                    await result
             except DeliveryError as exc:
                 log.warning("delivery to %s failed, will retry: %s", alert.channel, exc)
                 self.store.mark_failed(outbox_id, str(exc))
