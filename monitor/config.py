@@ -25,6 +25,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from monitor.errors import ConfigError, ConfigProblem
 from monitor.records import BrowserAction, PageKind, Render, Schedule, Severity, Watch
@@ -338,12 +339,21 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _unique_urls(self) -> Config:
-        seen: set[str] = set()
-        for competitor in self.competitors:
-            for page in competitor.pages:
-                if page.url in seen:
-                    raise ValueError(f"page {page.url} is listed twice")
-                seen.add(page.url)
+        # each repeat is reported at its own line by config_errors, which reads ctx["repeats"]
+        first: dict[str, tuple[int, int]] = {}
+        repeats = []
+        for c, competitor in enumerate(self.competitors):
+            for p, page in enumerate(competitor.pages):
+                key = same_page_key(page.url)
+                if key in first:
+                    repeats.append({"url": page.url, "first": first[key], "again": (c, p)})
+                else:
+                    first[key] = (c, p)
+        if repeats:
+            urls = ", ".join(r["url"] for r in repeats)
+            raise PydanticCustomError(
+                "duplicate_url", "pages listed twice: {urls}", {"urls": urls, "repeats": repeats}
+            )
         return self
 
     def path(self, value: str) -> Path:
@@ -396,6 +406,16 @@ class Config(_Strict):
         return out
 
 
+def same_page_key(url: str) -> str:
+    """A URL as far as "the same page" goes: scheme and host case, default port and fragment don't count."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port if parts.port not in (None, {"http": 80, "https": 443}.get(scheme)) else None
+    netloc = f"{host}:{port}" if port else host
+    return f"{scheme}://{netloc}{parts.path or '/'}" + (f"?{parts.query}" if parts.query else "")
+
+
 def default_config_path() -> Path:
     return Path(os.environ.get("RIVALWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
 
@@ -408,7 +428,8 @@ def load_config(path: Path | str) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError([ConfigProblem(path, None, "", f"cannot read the config: {exc.strerror}")]) from None
+        problem = ConfigProblem(path, None, "", f"cannot read the config: {exc.strerror}")
+        raise ConfigError([problem]) from None
     try:
         data = yaml.safe_load(text)
         node = yaml.compose(text)
