@@ -34,7 +34,7 @@ from monitor.tables import ChangeRow, CheckRow, OutboxRow, PageRow, SnapshotRow,
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,153 @@
+"""Crawl throughput of the static pipeline against the ceiling of plain httpx GETs.
+
+    python bench/crawl.py [--pages 500] [--size 60000] [--concurrency 16]
+
+Serves N generated pages (about 60 KB each, with a per-request counter as noise) from a
+separate process on loopback, then in this one process measures:
+  1. plain concurrent httpx GETs of every page (the ceiling),
+  2. a first crawl through the whole pipeline (fetch, extract, store the baseline),
+  3. an unchanged re-crawl (fetch, extract, compare, record the check),
+and prints pages per second and CPU seconds of each, and the pipeline's rates as ratios of
+the ceiling. Targets (issue 5): first crawl >= 0.5x the ceiling; re-crawl faster than first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SERVER = r'''
+import random, sys, itertools
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+WORDS = ("analytics event funnel retention dashboard team plan seat warehouse replay flag insight "
+         "export segment cohort growth product pricing billing annual monthly secure audit").split()
+def page(i, size):
+    rng = random.Random(i)
+    parts = [f"<!doctype html><html><head><title>Page {i}</title><style>body{{margin:0}}</style></head><body>",
+             "<nav><ul>" + "".join(f"<li><a href='/p{j}'>{rng.choice(WORDS).title()}</a></li>" for j in range(12)) + "</ul></nav><main>"]
+    n = 0
+    while sum(map(len, parts)) < size - 400:
+        n += 1
+        words = " ".join(rng.choice(WORDS) for _ in range(rng.randint(12, 40)))
+        if n % 9 == 1:
+            parts.append(f"<h2>Section {n} {rng.choice(WORDS)}</h2>")
+        if n % 7 == 0:
+            parts.append("<table><tr><th>Plan</th><th>Price</th></tr>" + "".join(
+                f"<tr><td>{rng.choice(WORDS).title()}</td><td>${rng.randint(9, 199)} per month</td></tr>" for _ in range(4)) + "</table>")
+        parts.append(f"<p class='c{n % 5}'>{words}.</p>")
+    parts.append("<p class='stamp'>{COUNTER} teams signed up this week</p></main></body></html>")
+    return "".join(parts)
+size = int(sys.argv[2]); n = int(sys.argv[3])
+PAGES = [page(i, size) for i in range(n)]
+counter = itertools.count(100)
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *a): pass
+    def do_GET(self):
+        i = int(self.path.strip("/p") or 0)
+        body = PAGES[i].replace("{COUNTER}", str(next(counter))).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+s = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+s.daemon_threads = True
+print("ready", flush=True)
+s.serve_forever()
+'''
+
+
+async def plain_gets(urls: list[str], concurrency: int) -> None:
+    import httpx
+
+    limit = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=concurrency)) as client:
+
+        async def one(url: str) -> None:
+            async with limit:
+                response = await client.get(url)
+                response.text  # decode, as the pipeline must  # noqa: B018
+
+        await asyncio.gather(*(one(u) for u in urls))
+
+
+def write_config(folder: Path, urls: list[str], concurrency: int) -> Path:
+    lines = [
+        f"storage: sqlite:///{folder / 'bench.db'}",
+        f"output: {folder / 'out'}",
+        f"fetch: {{concurrency: {concurrency}, per_host: {concurrency}, per_host_delay: 0}}",
+        "detect: {confirm_delay: 0}",
+        "responders: {console: false}",
+        "competitors:",
+        "  - name: Bench",
+        "    pages:",
+    ] + [f"      - {{url: '{u}', kind: product, robots: false}}" for u in urls]
+    path = folder / "rivalwatch.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def measure(label: str, coro_factory, pages: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    wall, cpu = time.perf_counter(), time.process_time()
+    asyncio.run(coro_factory())
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{label:28s} {pages / wall:8.1f} pages/s   {wall:6.2f} s wall   {cpu:6.2f} CPU s "
+          f"({cpu / pages * 1000:.1f} ms CPU/page)")
+    return pages / wall, cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=int, default=500)
+    parser.add_argument("--size", type=int, default=60_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+
+    from bench.corpus_run import free_port
+    from monitor.app import App
+    from monitor.config import load_config
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(args.size), str(args.pages)],
+                              stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
+        urls = [f"http://127.0.0.1:{port}/p{i}" for i in range(args.pages)]
+        random.Random(1).shuffle(urls)
+        with tempfile.TemporaryDirectory() as tmp:
+            config = load_config(write_config(Path(tmp), urls, args.concurrency))
+            print(f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}")
+            ceiling, _ = measure("plain httpx GETs (ceiling)", lambda: plain_gets(urls, args.concurrency), args.pages)
+
+            async def crawl() -> None:
+                app = App(config, quiet=True)
+                try:
+                    outcomes = await app.check_all()
+                    bad = [o for o in outcomes if o.status == "error"]
+                    if bad:
+                        raise SystemExit(f"{len(bad)} pages failed, e.g. {bad[0].error}")
+                finally:
+                    await app.aclose()
+
+            first, _ = measure("first crawl (baseline)", crawl, args.pages)
+            again, _ = measure("unchanged re-crawl", crawl, args.pages)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"first crawl / ceiling:      {first / ceiling:.2f}  (target >= 0.50)")
+    print(f"re-crawl / ceiling:         {again / ceiling:.2f}")
+    print(f"re-crawl / first crawl:     {again / first:.2f}  (target > 1.00)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,139 @@
+"""The store on SQLite and on PostgreSQL: snapshots, changes, grades, outbox, health, volatility."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitor.records import (
+    Alert,
+    Block,
+    BlockChange,
+    BlockKind,
+    BlockOp,
+    Category,
+    Change,
+    Classification,
+    Fact,
+    FactChange,
+    FetchError,
+    FetchErrorKind,
+    FetchResult,
+    Page,
+    PageKind,
+    Severity,
+    Watch,
+)
+from monitor.store import Store
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = Store.open(f"sqlite:///{tmp_path / 'test.db'}", broken_after=2)
+        yield s
+        s.close()
+        return
+    url = request.getfixturevalue("postgres_url")
+    from sqlalchemy import create_engine, text
+
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    s = Store.open(f"{url}?options=-csearch_path%3D{schema}", broken_after=2)
+    yield s
+    s.close()
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+WATCH = Watch(competitor="Acme", url="https://acme.example/pricing", kind=PageKind.PRICING)
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+def fetched(minutes: int = 0, error: FetchError | None = None) -> FetchResult:
+    return FetchResult(url=WATCH.url, fetched_at=NOW + timedelta(minutes=minutes), status=200, text="x", error=error)
+
+
+def page(price: str) -> Page:
+    return Page(
+        url=WATCH.url,
+        title="Pricing",
+        blocks=(Block(BlockKind.HEADING, "Pricing"), Block(BlockKind.PARAGRAPH, f"Pro {price}", ("Pricing",))),
+        facts=(Fact("price", "Pro", "monthly", price),),
+        content_hash=f"hash-{price}",
+    )
+
+
+def change(before_id: int) -> Change:
+    return Change(
+        url=WATCH.url,
+        competitor="Acme",
+        page_kind=PageKind.PRICING,
+        before_id=before_id,
+        after_id=0,
+        detected_at=NOW + timedelta(minutes=5),
+        blocks=(BlockChange(BlockOp.MODIFIED, BlockKind.PARAGRAPH, ("Pricing",), "Pro $49", "Pro $59"),),
+        facts=(FactChange("price", "Pro", "monthly", "$49", "$59"),),
+        diff_html="<del>$49</del><ins>$59</ins>",
+    )
+
+
+GRADE = Classification(Severity.CRITICAL, Category.PRICING, "Pro rose to $59.", ("Pro monthly: $49 → $59",))
+
+
+def alert(channel: str, change_id: int) -> Alert:
+    return Alert(change_id, channel, "Acme", WATCH.url, Severity.CRITICAL, "Acme: price", "Pro rose")
+
+
+def test_snapshot_change_grade_and_outbox_round_trip(store):
+    base, cid, _ = store.record_snapshot(WATCH, fetched(), page("$49"), raw_hash="r1")
+    assert cid is None and store.page_state(WATCH.url).last == base
+    snap, cid, _ = store.record_snapshot(WATCH, fetched(5), page("$59"), raw_hash="r2", change=change(base.id))
+    assert cid is not None and store.ungraded()[0][1].after_id == snap.id
+
+    store.save_grade(cid, GRADE, [alert("console", cid), alert("slack:#ci", cid)])
+    store.save_grade(cid, GRADE, [alert("console", cid)])  # a re-grade queues nothing again
+    due = store.due_alerts()
+    assert sorted(a.channel for _, a in due) == ["console", "slack:#ci"]
+    assert store.ungraded() == []
+
+    store.mark_delivered(due[0][0])
+    store.mark_failed(due[1][0], "slack down")
+    assert store.due_alerts() == []  # the failed one waits for its backoff
+    later = datetime.now(UTC) + timedelta(hours=2)
+    assert [a.channel for _, a in store.due_alerts(now=later)] == [due[1][1].channel]
+
+    cc = store.last_change(WATCH.url)
+    assert cc is not None and cc.classification == GRADE and cc.change.facts[0].after == "$59"
+    assert cc.change.blocks[0].after == "Pro $59"
+    assert [s.page.facts for s in store.snapshots(WATCH.url)] == [page("$49").facts, page("$59").facts]
+    assert store.changes_between(NOW, NOW + timedelta(hours=1))[0].id == cid
+    assert [c.id for c in store.uncarded("Acme")] == [cid]
+    store.mark_carded([cid])
+    assert store.uncarded("Acme") == []
+
+
+def test_health_reports_broken_once_and_recovered_once(store):
+    err = FetchError(FetchErrorKind.HTTP_STATUS, "503 Service Unavailable")
+    store.record_snapshot(WATCH, fetched(), page("$49"), raw_hash="r1")
+    assert store.record_error(WATCH, fetched(1, err)) is None
+    broken = store.record_error(WATCH, fetched(2, err))
+    assert broken is not None and broken.kind == "broken" and broken.streak == 2
+    assert store.record_error(WATCH, fetched(3, err)) is None  # reported once per incident
+    assert store.health()[0].error_streak == 3
+    recovered = store.record_unchanged(WATCH, fetched(4), raw_hash=None)
+    assert recovered is not None and recovered.kind == "recovered"
+    assert store.record_unchanged(WATCH, fetched(5), raw_hash=None) is None
+    assert [c.status for c in store.checks(WATCH.url)][:3] == ["unchanged", "unchanged", "error"]
+
+
+def test_volatile_signatures_accumulate(store):
+    store.add_volatile(WATCH.url, {"a": "12 viewing", "b": "quote"}, reason="differed")
+    store.add_volatile(WATCH.url, {"a": "40 viewing"}, reason="differed")
+    assert store.volatile(WATCH.url) == frozenset({"a", "b"})
+    assert [r.hits for r in store.volatile_rows(WATCH.url)] == [2, 1]
