@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
+import types
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -36,25 +38,69 @@ def _dotted(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _unwrap_optional(annotation: Any) -> Any:
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else annotation
+    return annotation
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The Pydantic model that owns the mapping at ``loc`` (to list its valid keys)."""
     current: Any = model
     for part in loc:
-        if isinstance(part, int):
-            continue
-        field = current.model_fields.get(part) if isinstance(current, type) else None
-        if field is None:
-            return None
-        annotation = field.annotation
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            inner = getattr(candidate, "__args__", (candidate,))
-            found = next((c for c in (candidate, *inner) if isinstance(c, type) and issubclass(c, BaseModel)), None)
-            if found:
-                current = found
-                break
+        current = _unwrap_optional(current)
+        if _is_model(current):
+            field = current.model_fields.get(part) if isinstance(part, str) else None
+            if field is None:
+                return None
+            current = field.annotation
+        elif get_origin(current) in (list, tuple) and isinstance(part, int):
+            current = get_args(current)[0]
+        elif get_origin(current) is dict:
+            current = get_args(current)[1]  # ``part`` is the user's own key, e.g. a model name
         else:
             return None
-    return current if isinstance(current, type) else None
+    current = _unwrap_optional(current)
+    return current if _is_model(current) else None
+
+
+def _unknown_key_message(key: Any, owner: type[BaseModel] | None) -> str:
+    if owner is None:
+        return "unknown key"
+    valid = sorted(owner.model_fields)
+    close = difflib.get_close_matches(str(key), valid, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return f"unknown key ({hint}valid keys here: {', '.join(valid)})"
+
+
+def _line(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _duplicate_problems(
+    path: Path, root: yaml.Node | None, repeats: list[dict[str, Any]]
+) -> list[ConfigProblem]:
+    problems = []
+    for repeat in repeats:
+        (fc, fp), (c, p) = repeat["first"], repeat["again"]
+        first_loc = ("competitors", fc, "pages", fp, "url")
+        again_loc = ("competitors", c, "pages", p, "url")
+        first_node, _ = _walk(root, first_loc)
+        again_node, _ = _walk(root, again_loc)
+        first_line = _line(first_node)
+        where = f"line {first_line}, " if first_line else ""
+        message = f"page {repeat['url']} is listed twice (first at {where}{_dotted(first_loc)})"
+        problems.append(ConfigProblem(path, _line(again_node), _dotted(again_loc), message))
+    return problems
+
+
+# error types whose message does not show the offending value; the problem adds it
+_SHOW_INPUT = ("_type", "_parsing")
 
 
 def validation_problems(
@@ -67,10 +113,13 @@ def validation_problems(
         mark_node = key_node or value_node
         line = mark_node.start_mark.line + 1 if mark_node is not None else None
         message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "duplicate_url":
+            problems.extend(_duplicate_problems(path, root, error["ctx"]["repeats"]))
+            continue
         if error["type"] == "extra_forbidden":
-            owner = _model_at(model, loc[:-1])
-            valid = ", ".join(sorted(owner.model_fields)) if owner else "?"
-            message = f"unknown key (valid keys here: {valid})"
+            message = _unknown_key_message(loc[-1] if loc else "", _model_at(model, loc[:-1]))
+        elif error["type"].endswith(_SHOW_INPUT) and isinstance(error["input"], str | int | float | bool):
+            message = f"{message} (got {error['input']!r})"
         elif error["type"] == "missing":
             message = "required key is missing"
         elif error["type"] in ("enum", "literal_error"):
@@ -85,7 +134,9 @@ def file_problems(path: Path, root: yaml.Node | None, config: Any) -> list[Confi
     if config.company and not config.path(config.company).is_file():
         _, key = _walk(root, ("company",))
         line = key.start_mark.line + 1 if key else None
-        problems.append(ConfigProblem(path, line, "company", f"file not found: {config.path(config.company)}"))
+        problems.append(
+            ConfigProblem(path, line, "company", f"file not found: {config.path(config.company)}")
+        )
     for i, competitor in enumerate(config.competitors):
         if competitor.battlecard and not config.path(competitor.battlecard).is_file():
             _, key = _walk(root, ("competitors", i, "battlecard"))
