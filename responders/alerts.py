@@ -8,11 +8,9 @@ rendered, so a retry sends exactly what was first meant to be sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from monitor.records import Alert, BlockChange, BlockOp, ClassifiedChange, Classification, Severity
+from monitor.records import Alert, BlockChange, BlockOp, Classification, ClassifiedChange, Severity
 from responders.escape import plain_line, slack_text
-from responders.health import PageHealth
+from responders.health import HealthChange, error_kind
 
 SLACK_PREFIX = "slack:"
 MAX_FACTS = 8
@@ -98,9 +96,9 @@ def render_alert(cc: ClassifiedChange, *, channel: str) -> Alert:
             f"{sev} {c.category} change at {esc(change.competitor)} ({change.page_kind} page)",
             esc(clip(summary, MAX_LINE)),
         ]
-        lines += _plain_list("Facts", facts, "•", len(c.facts or change.facts), esc)
-        lines += _plain_list("Evidence", evidence, ">", len(c.evidence), esc)
-        lines += _plain_list("Changed", blocks, "", len(change.blocks), esc)
+        lines += _plain_list("Facts", facts, "•", len(c.facts or change.facts))
+        lines += _plain_list("Evidence", evidence, ">", len(c.evidence))
+        lines += _plain_list("Changed", blocks, "", len(change.blocks))
         lines += [grade[0].upper() + grade[1:] + ".", esc(change.url), footer[0].upper() + footer[1:]]
         text = "\n".join(lines)
     return Alert(
@@ -121,11 +119,12 @@ def _slack_list(heading: str, items: list[str], mark: str, total: int) -> list[s
     return [f"*{heading}*\n" + "\n".join(body + [slack_text(m) for m in _more(len(items), total)])]
 
 
-def _plain_list(heading: str, items: list[str], mark: str, total: int, esc: Callable[[str], str]) -> list[str]:
+def _plain_list(heading: str, items: list[str], mark: str, total: int) -> list[str]:
     if not items:
         return []
     prefix = f"  {mark} " if mark else "  "
-    return [f"{heading}:"] + [prefix + esc(clip(i, MAX_LINE)) for i in items] + _more(len(items), total)
+    lines = [prefix + plain_line(clip(item, MAX_LINE)) for item in items]
+    return [f"{heading}:", *lines, *_more(len(items), total)]
 
 
 def slack_url(url: str) -> str:
@@ -133,38 +132,35 @@ def slack_url(url: str) -> str:
     return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
 
-def render_health_alert(health: PageHealth, *, channel: str) -> Alert:
-    """"Page broken" (with the error kind and how many failures) or "page recovered"."""
-    if health.failing:
+def render_health_alert(event: HealthChange, *, channel: str) -> Alert:
+    """ "Page broken" (failures in a row, error kind and message) or "page recovered"."""
+    if event.kind == "broken":
         severity = Severity.MEDIUM
-        error = health.last_error
-        kind = str(error.kind) if error else "unknown error"
-        since = f" since {health.failing_since:%Y-%m-%d %H:%M %Z}".rstrip() if health.failing_since else ""
-        headline = f"page broken: {health.consecutive_failures} failed fetches in a row{since}"
-        detail = f"last error: {kind}" + (f" — {error.message}" if error and error.message else "")
-        hint = "Changes on this page are not being seen until it recovers."
-    else:
+        headline = f"page broken: {event.streak} failed fetches in a row ({error_kind(event.error)})"
+        detail = f"Last error: {event.error or 'unknown'}."
+        hint = "Changes on this page are not seen until it recovers."
+    elif event.kind == "recovered":
         severity = Severity.LOW
-        headline = "page recovered: fetched fine again"
-        last = f" (last good fetch {health.last_ok_at:%Y-%m-%d %H:%M %Z})".rstrip() if health.last_ok_at else ""
-        detail = "It is compared with its last good snapshot as usual" + last.rstrip() + "."
-        hint = ""
+        headline = f"page recovered after {event.streak} failed fetches"
+        detail = f"It fetched fine again (last error was {event.error or 'unknown'})."
+        hint = "It is compared with its last good snapshot, so nothing that changed meanwhile is missed."
+    else:
+        raise ValueError(f"unknown health event kind {event.kind!r} (valid: broken, recovered)")
     if is_slack_channel(channel):
         esc = slack_text
-        title = clip(f"{esc(health.competitor)}: {esc(headline)}", MAX_TITLE)
-        parts = [f"*{esc(headline)}*", esc(clip(detail, MAX_LINE))]
-        parts += [esc(hint)] if hint else []
-        parts.append(f"<{slack_url(health.url)}|Open the page>")
+        title = clip(f"{esc(event.competitor)}: {esc(headline)}", MAX_TITLE)
+        parts = [f"*{esc(headline)}*", esc(clip(detail, MAX_LINE)), esc(hint)]
+        parts.append(f"<{slack_url(event.url)}|Open the page>")
         text = "\n\n".join(parts)
     else:
         esc = plain_line
-        title = clip(f"[{severity.label.upper()}] {esc(health.competitor)}: {esc(headline)}", MAX_TITLE)
-        text = "\n".join([esc(headline), esc(clip(detail, MAX_LINE))] + ([hint] if hint else []) + [esc(health.url)])
+        title = clip(f"[{severity.label.upper()}] {esc(event.competitor)}: {esc(headline)}", MAX_TITLE)
+        text = "\n".join([esc(headline), esc(clip(detail, MAX_LINE)), hint, esc(event.url)])
     return Alert(
         change_id=None,
         channel=channel,
-        competitor=health.competitor,
-        url=health.url,
+        competitor=event.competitor,
+        url=event.url,
         severity=severity,
         title=title,
         text=text,

@@ -7,6 +7,7 @@ so the outbox keeps the alert for a retry.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -33,7 +34,7 @@ class ConsoleResponder:
     def from_config(cls, cfg: RespondersConfig) -> ConsoleResponder | None:
         return cls() if cfg.console else None
 
-    def deliver(self, alert: Alert) -> None:
+    async def deliver(self, alert: Alert) -> None:
         # re-cleaned here too: a console alert may come from an older outbox row
         rule = "─" * 72
         body = plain_text(alert.text)
@@ -77,7 +78,11 @@ class FileResponder:
         # The body goes in a code fence: page text cannot become a link, heading or HTML.
         return f"## {markdown_inline(alert.title)}\n\n{code_fence(alert.text, info='text')}\n\n"
 
-    def deliver(self, alert: Alert) -> None:
+    async def deliver(self, alert: Alert) -> None:
+        # fsync can take milliseconds: keep it off the event loop
+        await asyncio.to_thread(self._append, alert)
+
+    def _append(self, alert: Alert) -> None:
         data = self.render(alert).encode("utf-8")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -92,4 +97,5 @@ class FileResponder:
             finally:
                 os.close(fd)
         except OSError as exc:
-            raise DeliveryError(f"cannot append alert for change {alert.change_id} to {self.path}: {exc}") from exc
+            where = f"change {alert.change_id} to {self.path}"
+            raise DeliveryError(f"cannot append the alert for {where}: {exc}") from exc

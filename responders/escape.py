@@ -22,7 +22,8 @@ def plain_line(text: str) -> str:
     Used for terminals and log files, where ESC sequences could rewrite the screen.
     """
     text = text.translate(_BIDI)
-    kept = (" " if ch in "\t\r\n" else ch for ch in text if ch in "\t\r\n" or unicodedata.category(ch) != "Cc")
+    spaces = "\t\r\n"
+    kept = (" " if ch in spaces else ch for ch in text if ch in spaces or unicodedata.category(ch) != "Cc")
     return " ".join("".join(kept).split())
 
 

@@ -1,52 +1,75 @@
-"""Page health as responders see it: a row per watched page, and when to say it broke.
+"""Page health as responders see it: a row per watched page, and the broken/recovered events.
 
-The store counts consecutive failed fetches per page; responders only render. A page is
-reported broken once, when its failures reach the threshold, and recovered once, on the
-first good fetch after that; the failures in between are not news.
+The store counts consecutive failed fetches and decides when a page turns broken (its
+failures reach the threshold) or recovers; responders only render. These records have the
+same fields as the store's own, so responders accept either without importing the store
+(``classifiers/`` and ``responders/`` never import it).
 """
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from monitor.records import FetchError
+
+class HealthRow(Protocol):
+    """How one watched page is doing (the digest's page-health table)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def competitor(self) -> str: ...
+    @property
+    def last_checked_at(self) -> datetime | None: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+    @property
+    def last_error(self) -> str | None: ...  # "kind: message", as FetchError prints
+    @property
+    def error_streak(self) -> int: ...  # consecutive failed fetches; 0 when healthy
+
+
+class HealthChange(Protocol):
+    """A page crossed the broken threshold, or came back after being reported broken."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def competitor(self) -> str: ...
+    @property
+    def kind(self) -> str: ...  # broken | recovered
+    @property
+    def error(self) -> str | None: ...  # the last error ("kind: message" or the kind alone)
+    @property
+    def streak(self) -> int: ...  # failed fetches in a row (before recovery, for "recovered")
 
 
 @dataclass(frozen=True, slots=True)
 class PageHealth:
-    """How one watched page is doing: consecutive failures, the last error, the last good fetch."""
+    """A ``HealthRow`` record, for callers (and tests) that do not have the store's."""
 
-    competitor: str
     url: str
-    consecutive_failures: int = 0
-    last_error: FetchError | None = None
-    failing_since: datetime | None = None
-    last_ok_at: datetime | None = None
-
-    @property
-    def failing(self) -> bool:
-        return self.consecutive_failures > 0
+    competitor: str
+    last_checked_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    error_streak: int = 0
 
 
-class HealthEvent(enum.StrEnum):
-    BROKEN = "broken"
-    RECOVERED = "recovered"
+@dataclass(frozen=True, slots=True)
+class HealthEvent:
+    """A ``HealthChange`` record, for callers (and tests) that do not have the store's."""
+
+    url: str
+    competitor: str
+    kind: str
+    error: str | None
+    streak: int
 
 
-def health_event(*, previous: PageHealth | None, current: PageHealth, threshold: int) -> HealthEvent | None:
-    """Whether this fetch turns the page broken or recovered (at most once each way).
-
-    ``previous`` is the health before this fetch (None for a page never fetched); ``threshold``
-    is how many failures in a row make a page broken (a single 503 is not news).
-    """
-    if threshold < 1:
-        raise ValueError(f"threshold must be 1 or more, not {threshold}")
-    before = previous.consecutive_failures if previous else 0
-    now = current.consecutive_failures
-    if before < threshold <= now:
-        return HealthEvent.BROKEN
-    if before >= threshold and now == 0:
-        return HealthEvent.RECOVERED
-    return None
+def error_kind(error: str | None) -> str:
+    """The kind part of "kind: message" (``FetchErrorKind`` values contain no colon)."""
+    if not error:
+        return "unknown error"
+    return error.split(":", 1)[0].strip() or "unknown error"
