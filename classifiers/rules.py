@@ -19,7 +19,16 @@ from classifiers.keywords import CONSENT_NOTICE
 from classifiers.signals import Signal, fact_signals, family_hits, family_signals, page_signal
 from classifiers.text import Substance, normalise, quote, substance
 from monitor.config import ClassifierConfig
-from monitor.records import Category, Change, Classification, ClassifyContext, PageKind, Severity
+from monitor.records import (
+    BlockChange,
+    BlockKind,
+    Category,
+    Change,
+    Classification,
+    ClassifyContext,
+    PageKind,
+    Severity,
+)
 
 SOURCE = "rules"
 
@@ -59,21 +68,28 @@ def _aimed_at_us(text: str, focus: frozenset[str]) -> bool:
     return len(words & focus) >= _OVERLAP_FOR_CRITICAL
 
 
-def _is_boilerplate(text: str) -> bool:
-    # a cookie/consent notice and its short buttons ("OK", "Verstanden") are site chrome
-    return bool(CONSENT_NOTICE.search(text)) or len(normalise(text)) <= 2
+def _is_boilerplate(block: BlockChange) -> bool:
+    # site chrome: a cookie/consent notice, and short buttons ("OK", "Got it", "Verstanden")
+    text = f"{block.before or ''} {block.after or ''}"
+    if CONSENT_NOTICE.search(text):
+        return True
+    return block.kind is BlockKind.BUTTON and all(
+        len((t or "").split()) <= 3 for t in (block.before, block.after)
+    )
 
 
 def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
     signals = fact_signals(change.facts)
     if sub.empty:
         return signals
+    if change.page_kind is PageKind.CAREERS and any(f.kind == "job" for f in change.facts):
+        return signals  # the job facts are the careers page; its blocks only re-say them
     hits = family_hits(change, sub)
     family = family_signals(change, sub, hits)
     if (
         change.page_kind in _LAUNCH_PAGES
         and "launch" in hits
-        and _aimed_at_us(sub.new_words_text(), focus_terms(company))
+        and _aimed_at_us(sub.full_new_text(), focus_terms(company))
     ):
         family = [
             Signal(Severity.CRITICAL, Category.PRODUCT, "a launch aimed at our buyers", s.evidence, 0.6)

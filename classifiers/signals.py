@@ -116,7 +116,7 @@ def family_hits(change: Change, sub: Substance) -> dict[str, list[str]]:
     ignored = _IGNORED.get(change.page_kind, frozenset())
     if ignored is None:
         return {}
-    new_text, old_text = sub.new_words_text(), sub.old_words_text()
+    new_text, old_text = sub.full_new_text(), sub.full_old_text()
     headings = " / ".join(" ".join(b.path) for b in sub.added)
     hits: dict[str, list[str]] = {}
     for family in FAMILIES:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -31,7 +32,9 @@ _VOLATILE = re.compile(
 
 def normalise(text: str) -> str:
     """Case, spacing and punctuation folded away: what a reader would call the same words."""
-    return " ".join(_PUNCT.sub(" ", text.casefold()).split())
+    folded = " ".join(_PUNCT.sub(" ", text.casefold()).split())
+    # a cell that is only a symbol (✓, —) is content in a comparison table
+    return folded or " ".join(text.split())
 
 
 def words(text: str) -> list[str]:
@@ -112,6 +115,12 @@ class Substance:
         parts += [" ".join(changed_words(b.before or "", b.after or "")[1]) for b in self.edited]
         return "\n".join(parts)
 
+    def full_new_text(self) -> str:
+        return "\n".join(b.after or "" for b in self.added + self.edited)
+
+    def full_old_text(self) -> str:
+        return "\n".join(b.before or "" for b in self.removed + self.edited)
+
     def old_words_text(self) -> str:
         parts = [b.before or "" for b in self.removed]
         parts += [" ".join(changed_words(b.before or "", b.after or "")[0]) for b in self.edited]
@@ -125,7 +134,9 @@ def _is_noise_edit(block: BlockChange) -> bool:
     )
 
 
-def substance(change: Change, *, is_boilerplate=lambda text: False) -> Substance:
+def substance(
+    change: Change, *, is_boilerplate: Callable[[BlockChange], bool] = lambda b: False
+) -> Substance:
     """Net out moved blocks (same words removed here, added there) and noise-only edits."""
     added = [b for b in change.blocks if b.op is BlockOp.ADDED and b.after]
     removed = [b for b in change.blocks if b.op is BlockOp.REMOVED and b.before]
@@ -155,9 +166,9 @@ def substance(change: Change, *, is_boilerplate=lambda text: False) -> Substance
         kept_added, kept_removed = [], []
     real_edits = [b for b in edited if not _is_noise_edit(b)]
     noise_count = len(change.blocks) - len(kept_added) - len(kept_removed) - len(real_edits)
-    kept_added = [b for b in kept_added if not is_boilerplate(b.after or "")]
-    kept_removed = [b for b in kept_removed if not is_boilerplate(b.before or "")]
-    real_edits = [b for b in real_edits if not is_boilerplate((b.before or "") + " " + (b.after or ""))]
+    kept_added = [b for b in kept_added if not is_boilerplate(b)]
+    kept_removed = [b for b in kept_removed if not is_boilerplate(b)]
+    real_edits = [b for b in real_edits if not is_boilerplate(b)]
     return Substance(tuple(kept_added), tuple(kept_removed), tuple(real_edits), noise_count)
 
 
