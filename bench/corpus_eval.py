@@ -66,10 +66,14 @@ def report(observations: list[Observation]) -> list[str]:
         f"{len(none_false) / max(len(none_steps), 1):.1%}"
     )
     for o in none_false:
-        lines.append(f"    {o.page} step {o.step}: {o.change and o.change['severity']}: {o.change and o.change['summary']}")
+        lines.append(
+            f"    {o.page} step {o.step}: {o.change and o.change['severity']}: {o.change and o.change['summary']}"
+        )
     fault_changes = [o for o in faults if o.status == "changed"]
     right_kind = [
-        o for o in faults if o.status == "error" and o.error and o.error["kind"] in FAULT_KINDS.get(o.fault or "", set())
+        o
+        for o in faults
+        if o.status == "error" and o.error and o.error["kind"] in FAULT_KINDS.get(o.fault or "", set())
     ]
     lines.append(f"fault crawls reported as changes: {len(fault_changes)}/{len(faults)}")
     lines.append(f"fault crawls reported as a fetch error of the right kind: {len(right_kind)}/{len(faults)}")
@@ -94,11 +98,17 @@ def report(observations: list[Observation]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    )
     parser.add_argument("--provider", default="rules")
     args = parser.parse_args()
-    observations, _ = run_corpus(args.corpus.resolve(), provider=args.provider, log=lambda m: print(m, file=sys.stderr))
+    observations, _ = run_corpus(
+        args.corpus.resolve(), provider=args.provider, log=lambda m: print(m, file=sys.stderr)
+    )
     print("\n".join(report(observations)))
 
 

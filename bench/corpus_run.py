@@ -107,7 +107,9 @@ def write_config(folder: Path, base: str, pages: list[CorpusPage], *, provider: 
         lines.append("    pages:")
         for page in group:
             render = "browser" if page.render == "js" else "static"
-            lines.append(f"      - {{url: {json.dumps(base + page.url_path)}, kind: {page.kind}, render: {render}}}")
+            lines.append(
+                f"      - {{url: {json.dumps(base + page.url_path)}, kind: {page.kind}, render: {render}}}"
+            )
     path = folder / "rivalwatch.yaml"
     path.write_text("\n".join(lines) + "\n" + extra)
     return path
@@ -117,7 +119,9 @@ def _post(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10).read()
 
 
-def run_corpus(root: Path, *, provider: str = "rules", log=print) -> tuple[list[Observation], list[CorpusPage]]:  # type: ignore[no-untyped-def]
+def run_corpus(
+    root: Path, *, provider: str = "rules", log=print
+) -> tuple[list[Observation], list[CorpusPage]]:  # type: ignore[no-untyped-def]
     pages, labels = load_corpus(root)
     steps = max(p.versions for p in pages) + 1  # one more step, so a fault on the last step is followed
     port = free_port()
@@ -147,23 +151,39 @@ def run_corpus(root: Path, *, provider: str = "rules", log=print) -> tuple[list[
                     proc = subprocess.run(exe, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
                     if proc.returncode != 0:
                         raise RuntimeError(f"rivalwatch once failed at step {step}:\n{proc.stderr[-3000:]}")
-                    results = {json.loads(line)["url"]: json.loads(line) for line in proc.stdout.splitlines() if line}
+                    results = {
+                        json.loads(line)["url"]: json.loads(line) for line in proc.stdout.splitlines() if line
+                    }
                     for page in pages:
                         r = results[base + page.url_path]
                         version = min(step, page.versions)
                         fault = page.faults.get(step)
                         covers = []
                         if r["status"] != "error" and page.id in last_good:
-                            covers = [labels[(page.id, v)] for v in range(last_good[page.id] + 1, version + 1)
-                                      if (page.id, v) in labels]
+                            covers = [
+                                labels[(page.id, v)]
+                                for v in range(last_good[page.id] + 1, version + 1)
+                                if (page.id, v) in labels
+                            ]
                         if r["status"] != "error":
                             last_good[page.id] = version
                         observations.append(
-                            Observation(page.id, step, repeat, version, r["status"], r["error"], r["change"],
-                                        covers if not repeat else [], fault)
+                            Observation(
+                                page.id,
+                                step,
+                                repeat,
+                                version,
+                                r["status"],
+                                r["error"],
+                                r["change"],
+                                covers if not repeat else [],
+                                fault,
+                            )
                         )
-                    log(f"step {step}{' (repeat)' if repeat else ''}: {len(results)} pages in "
-                        f"{time.monotonic() - started:.1f} s")
+                    log(
+                        f"step {step}{' (repeat)' if repeat else ''}: {len(results)} pages in "
+                        f"{time.monotonic() - started:.1f} s"
+                    )
     finally:
         server.terminate()
         server.wait(timeout=10)

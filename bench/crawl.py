@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-SERVER = r'''
+SERVER = r"""
 import random, sys, itertools
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 WORDS = ("analytics event funnel retention dashboard team plan seat warehouse replay flag insight "
@@ -64,7 +64,7 @@ s = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
 s.daemon_threads = True
 print("ready", flush=True)
 s.serve_forever()
-'''
+"""
 
 
 async def plain_gets(urls: list[str], concurrency: int) -> None:
@@ -101,13 +101,17 @@ def measure(label: str, coro_factory, pages: int) -> tuple[float, float]:  # typ
     wall, cpu = time.perf_counter(), time.process_time()
     asyncio.run(coro_factory())
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"{label:28s} {pages / wall:8.1f} pages/s   {wall:6.2f} s wall   {cpu:6.2f} CPU s "
-          f"({cpu / pages * 1000:.1f} ms CPU/page)")
+    print(
+        f"{label:28s} {pages / wall:8.1f} pages/s   {wall:6.2f} s wall   {cpu:6.2f} CPU s "
+        f"({cpu / pages * 1000:.1f} ms CPU/page)"
+    )
     return pages / wall, cpu
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--size", type=int, default=60_000)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -118,8 +122,9 @@ def main() -> None:
     from monitor.config import load_config
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port), str(args.size), str(args.pages)],
-                              stdout=subprocess.PIPE)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port), str(args.size), str(args.pages)], stdout=subprocess.PIPE
+    )
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
         urls = [f"http://127.0.0.1:{port}/p{i}" for i in range(args.pages)]
@@ -127,7 +132,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             config = load_config(write_config(Path(tmp), urls, args.concurrency))
             print(f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}")
-            ceiling, _ = measure("plain httpx GETs (ceiling)", lambda: plain_gets(urls, args.concurrency), args.pages)
+            ceiling, _ = measure(
+                "plain httpx GETs (ceiling)", lambda: plain_gets(urls, args.concurrency), args.pages
+            )
 
             async def crawl() -> None:
                 app = App(config, quiet=True)

@@ -1,12 +1,12 @@
 """The `rivalwatch` command line.
 
-    rivalwatch demo                         the whole loop on a packaged demo site, in a minute
-    rivalwatch validate [--config FILE]     check a config; exit 2 naming file, line and key
-    rivalwatch once [--config FILE] [--json]   crawl every page once through the pipeline
-    rivalwatch run [--config FILE]          the daemon
-    rivalwatch status | history URL | diff URL | noise URL
-    rivalwatch digest [--hours 24]          write the digest of the last hours now
-    rivalwatch stage-cards                  stage battle-card updates now
+rivalwatch demo                         the whole loop on a packaged demo site, in a minute
+rivalwatch validate [--config FILE]     check a config; exit 2 naming file, line and key
+rivalwatch once [--config FILE] [--json]   crawl every page once through the pipeline
+rivalwatch run [--config FILE]          the daemon
+rivalwatch status | history URL | diff URL | noise URL
+rivalwatch digest [--hours 24]          write the digest of the last hours now
+rivalwatch stage-cards                  stage battle-card updates now
 """
 
 from __future__ import annotations
@@ -135,7 +135,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rivalwatch", description="Watch competitors' pages; grade and report changes.")
+    parser = argparse.ArgumentParser(
+        prog="rivalwatch", description="Watch competitors' pages; grade and report changes."
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True)
 

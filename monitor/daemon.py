@@ -27,7 +27,7 @@ from monitor.overnight import stage_cards, write_digest_file
 from monitor.records import Schedule, Watch
 
 log = logging.getLogger("rivalwatch.daemon")
-RELOAD_EVERY = timedelta(seconds=15)
+RELOAD_EVERY = timedelta(seconds=5)
 DELIVER_EVERY = timedelta(seconds=30)
 
 
@@ -124,7 +124,9 @@ class Daemon:
         for i, watch in enumerate(self.app.watches):
             self._schedule_page(watch, tz, first=now + timedelta(seconds=2 + i % 30))
         responders = self.config.responders
-        self.scheduler.add_job(self._tracked(self.digest), daily_trigger(responders.digest.at, tz), id="digest")
+        self.scheduler.add_job(
+            self._tracked(self.digest), daily_trigger(responders.digest.at, tz), id="digest"
+        )
         self.scheduler.add_job(
             self._tracked(self.stage), daily_trigger(responders.battlecards.stage_at, tz), id="stage"
         )
@@ -145,8 +147,12 @@ class Daemon:
         self.app = App(self.config)
         self.scheduler = AsyncIOScheduler(timezone=ZoneInfo(self.config.timezone))
         self._schedule_all()
-        self.scheduler.add_job(self._tracked(self.deliver), IntervalTrigger(seconds=DELIVER_EVERY.seconds), id="deliver")
-        self.scheduler.add_job(self._tracked(self.reload), IntervalTrigger(seconds=RELOAD_EVERY.seconds), id="reload")
+        self.scheduler.add_job(
+            self._tracked(self.deliver), IntervalTrigger(seconds=DELIVER_EVERY.seconds), id="deliver"
+        )
+        self.scheduler.add_job(
+            self._tracked(self.reload), IntervalTrigger(seconds=RELOAD_EVERY.seconds), id="reload"
+        )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)

@@ -56,7 +56,9 @@ class Dispatcher:
             channels += [f"slack:{name}" for name in self.slack.health_routes()]
         for channel in channels:
             alert = render_health_alert(event, channel=channel)
-            self.store.enqueue(alert, key=f"health:{event.url}:{event.kind}:{event.streak}:{channel}:{_now_key()}")
+            self.store.enqueue(
+                alert, key=f"health:{event.url}:{event.kind}:{event.streak}:{channel}:{_now_key()}"
+            )
 
     def _responder(self, channel: str) -> Any | None:
         if channel == "console":

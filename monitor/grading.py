@@ -17,9 +17,9 @@ from monitor.errors import ClassifierError
 from monitor.records import (
     Category,
     Change,
+    Classification,
     ClassifiedChange,
     ClassifyContext,
-    Classification,
     Severity,
     Watch,
 )
@@ -70,7 +70,13 @@ class Grader:
             return replace(grade, source="llm-failed→rules"), True
 
     async def grade(
-        self, change_id: int, change: Change, *, watch: Watch | None, variant: bool = False, quiet: bool = False
+        self,
+        change_id: int,
+        change: Change,
+        *,
+        watch: Watch | None,
+        variant: bool = False,
+        quiet: bool = False,
     ) -> ClassifiedChange:
         if quiet:
             grade = Classification(
@@ -85,7 +91,9 @@ class Grader:
         else:
             grade, fallback = await self.classify(change, watch=watch)
             if variant:
-                grade = replace(grade, summary=f"Variant: the page returned to a version seen before. {grade.summary}")
+                grade = replace(
+                    grade, summary=f"Variant: the page returned to a version seen before. {grade.summary}"
+                )
         graded = ClassifiedChange(change_id, change, grade)
         self.store.save_grade(change_id, grade, self.dispatcher.alerts_for(graded), regrade=fallback)
         return graded

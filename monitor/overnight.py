@@ -6,10 +6,11 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
-from monitor.config import Config
-from monitor.store import Store, utcnow
 from responders.battlecards import stage_card_update, write_proposal
 from responders.digest import build_digest, write_digest
+
+from monitor.config import Config
+from monitor.store import Store, utcnow
 
 log = logging.getLogger("rivalwatch.overnight")
 

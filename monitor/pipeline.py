@@ -13,9 +13,9 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from monitor.delivery import Dispatcher
 from monitor.diff import block_signature, diff_snapshots
 from monitor.extract import extract_page
-from monitor.delivery import Dispatcher
 from monitor.grading import Grader
 from monitor.noise import confirm_change, is_flapping
 from monitor.records import (
@@ -89,7 +89,10 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - isolate one watch's run from the others
             log.exception("checking %s failed", watch.url)
             return PageOutcome(
-                watch.competitor, watch.url, "error", FetchError(FetchErrorKind.EXTRACT, f"internal error: {exc!r}")
+                watch.competitor,
+                watch.url,
+                "error",
+                FetchError(FetchErrorKind.EXTRACT, f"internal error: {exc!r}"),
             )
 
     async def _check(self, watch: Watch) -> PageOutcome:
@@ -110,7 +113,9 @@ class Pipeline:
         digest = raw_hash(result.text)
         page = extract_page(result.text, watch)
         if not page.blocks:
-            return self._failed(watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text"))
+            return self._failed(
+                watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text")
+            )
         if state.last is None:
             _, _, event = self.store.record_snapshot(watch, result, page, raw_hash=digest)
             return self._outcome(watch, "first", health=event)
@@ -134,7 +139,9 @@ class Pipeline:
         )
         assert change_id is not None
         stored = replace(change, after_id=snap.id)
-        graded = await self.grader.grade(change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant)
+        graded = await self.grader.grade(
+            change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant
+        )
         status = "changed" if graded.classification.severity > 0 else "noise"
         return self._outcome(watch, status, change=graded, health=event)
 

@@ -9,7 +9,13 @@ from datetime import datetime
 from monitor.records import BlockOp, ClassifiedChange, Snapshot, Watch
 from monitor.store import PageHealth
 
-STATUS_MARK = {"first": "baseline", "unchanged": "-", "noise": "noise", "changed": "CHANGED", "error": "ERROR"}
+STATUS_MARK = {
+    "first": "baseline",
+    "unchanged": "-",
+    "noise": "noise",
+    "changed": "CHANGED",
+    "error": "ERROR",
+}
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -40,7 +46,9 @@ def outcome_table(outcomes: Sequence) -> str:  # Sequence[PageOutcome]
             detail = str(o.error)
         else:
             detail = ""
-        rows.append([o.competitor, _short(o.url, 50), STATUS_MARK.get(o.status, o.status), _short(detail, 90)])
+        rows.append(
+            [o.competitor, _short(o.url, 50), STATUS_MARK.get(o.status, o.status), _short(detail, 90)]
+        )
     changed = sum(1 for o in outcomes if o.status == "changed")
     errors = sum(1 for o in outcomes if o.status == "error")
     table = _table(["competitor", "page", "status", "what"], rows)
@@ -51,7 +59,13 @@ def health_table(health: Sequence[PageHealth]) -> str:
     if not health:
         return "no pages checked yet"
     rows = [
-        [h.competitor, _short(h.url, 50), _when(h.last_success_at), str(h.error_streak), _short(h.last_error or "", 60)]
+        [
+            h.competitor,
+            _short(h.url, 50),
+            _when(h.last_success_at),
+            str(h.error_streak),
+            _short(h.last_error or "", 60),
+        ]
         for h in health
     ]
     return _table(["competitor", "page", "last success", "streak", "last error"], rows)
@@ -111,9 +125,13 @@ def noise_text(url: str, watch: Watch | None, rows: Sequence) -> str:
     if not rows:
         lines.append("no blocks learned as volatile yet.")
     else:
-        lines.append(f"{len(rows)} blocks learned as volatile (they differed between two fetches moments apart):")
+        lines.append(
+            f"{len(rows)} blocks learned as volatile (they differed between two fetches moments apart):"
+        )
         for row in rows:
-            lines.append(f"  {row.signature[:12]}  seen {row.hits}x since {_when(row.first_seen)}  {row.reason}")
+            lines.append(
+                f"  {row.signature[:12]}  seen {row.hits}x since {_when(row.first_seen)}  {row.reason}"
+            )
             if row.text:
                 lines.append(f"      e.g. {_short(row.text, 90)!r}")
     return "\n".join(lines)

@@ -148,11 +148,15 @@ class Store:
         ).first()
         return _snapshot(row) if row else None
 
-    def _success(self, s: Session, watch: Watch, result: FetchResult, raw_hash: str | None) -> HealthEvent | None:
+    def _success(
+        self, s: Session, watch: Watch, result: FetchResult, raw_hash: str | None
+    ) -> HealthEvent | None:
         row = self._page(s, watch)
         event_ = None
         if row.broken_alerted:
-            event_ = HealthEvent(watch.url, watch.competitor, "recovered", row.last_error_kind, row.error_streak)
+            event_ = HealthEvent(
+                watch.url, watch.competitor, "recovered", row.last_error_kind, row.error_streak
+            )
         row.last_checked_at = row.last_success_at = result.fetched_at
         row.error_streak = 0
         row.broken_alerted = False
@@ -174,7 +178,9 @@ class Store:
             event_ = None
             if row.error_streak >= self.broken_after and not row.broken_alerted:
                 row.broken_alerted = True
-                event_ = HealthEvent(watch.url, watch.competitor, "broken", str(result.error), row.error_streak)
+                event_ = HealthEvent(
+                    watch.url, watch.competitor, "broken", str(result.error), row.error_streak
+                )
             s.add(row)
             s.add(
                 CheckRow(
@@ -413,7 +419,9 @@ class Store:
 
     def volatile_rows(self, url: str) -> list[VolatileRow]:
         with self.session() as s:
-            return list(s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all())
+            return list(
+                s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all()
+            )
 
     def add_volatile(self, url: str, found: dict[str, str], *, reason: str) -> None:
         """Remember block signatures (with a sample of their text) as noise on this page."""
@@ -424,7 +432,9 @@ class Store:
                         select(VolatileRow).where(VolatileRow.url == url, VolatileRow.signature == signature)
                     ).first()
                     if row is None:
-                        row = VolatileRow(url=url, signature=signature, text=text[:300], reason=reason, first_seen=utcnow())
+                        row = VolatileRow(
+                            url=url, signature=signature, text=text[:300], reason=reason, first_seen=utcnow()
+                        )
                     else:
                         row.hits += 1
                     s.add(row)
@@ -440,4 +450,6 @@ def _with_after(change: Change, after_id: int) -> Change:
 
 def _classified(row: ChangeRow) -> ClassifiedChange:
     assert row.id is not None and row.grade_json is not None
-    return ClassifiedChange(row.id, codec.change_from_json(row.change_json), codec.grade_from_json(row.grade_json))
+    return ClassifiedChange(
+        row.id, codec.change_from_json(row.change_json), codec.grade_from_json(row.grade_json)
+    )

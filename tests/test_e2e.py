@@ -121,7 +121,9 @@ def test_failed_fetch_is_an_error_never_a_change(site, tmp_path, capsys):
 
 def test_validate_names_file_line_and_key(tmp_path, capsys):
     bad = tmp_path / "rivalwatch.yaml"
-    bad.write_text("competitors:\n  - name: Acme\n    pages:\n      - url: https://acme.example/pricing\n        evry: 1h\n")
+    bad.write_text(
+        "competitors:\n  - name: Acme\n    pages:\n      - url: https://acme.example/pricing\n        evry: 1h\n"
+    )
     assert main(["validate", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:5" in err and "evry" in err and "every" in err

@@ -56,14 +56,19 @@ NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
 def fetched(minutes: int = 0, error: FetchError | None = None) -> FetchResult:
-    return FetchResult(url=WATCH.url, fetched_at=NOW + timedelta(minutes=minutes), status=200, text="x", error=error)
+    return FetchResult(
+        url=WATCH.url, fetched_at=NOW + timedelta(minutes=minutes), status=200, text="x", error=error
+    )
 
 
 def page(price: str) -> Page:
     return Page(
         url=WATCH.url,
         title="Pricing",
-        blocks=(Block(BlockKind.HEADING, "Pricing"), Block(BlockKind.PARAGRAPH, f"Pro {price}", ("Pricing",))),
+        blocks=(
+            Block(BlockKind.HEADING, "Pricing"),
+            Block(BlockKind.PARAGRAPH, f"Pro {price}", ("Pricing",)),
+        ),
         facts=(Fact("price", "Pro", "monthly", price),),
         content_hash=f"hash-{price}",
     )
@@ -93,7 +98,9 @@ def alert(channel: str, change_id: int) -> Alert:
 def test_snapshot_change_grade_and_outbox_round_trip(store):
     base, cid, _ = store.record_snapshot(WATCH, fetched(), page("$49"), raw_hash="r1")
     assert cid is None and store.page_state(WATCH.url).last == base
-    snap, cid, _ = store.record_snapshot(WATCH, fetched(5), page("$59"), raw_hash="r2", change=change(base.id))
+    snap, cid, _ = store.record_snapshot(
+        WATCH, fetched(5), page("$59"), raw_hash="r2", change=change(base.id)
+    )
     assert cid is not None and store.ungraded()[0][1].after_id == snap.id
 
     store.save_grade(cid, GRADE, [alert("console", cid), alert("slack:#ci", cid)])
