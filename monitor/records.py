@@ -277,6 +277,29 @@ class FactChange:
 
     def describe(self) -> str:
         """Plain words: "Pro monthly: $49 → $59", "+ job: Senior AE (Sales · Berlin)"."""
+        if self.kind == "summary":  # an aggregate line, already in plain words
+            return self.after or self.before or ""
+        if self.kind == "plan":
+            return f"new plan: {self.subject}" if self.before is None else f"plan removed: {self.subject}"
+        if self.kind == "job":
+            where = f" ({self.attribute})" if self.attribute else ""
+            return f"+ job: {self.subject}{where}" if self.before is None else f"− job: {self.subject}{where}"
+        if self.kind == "entry":
+            if self.before is None:
+                return f"new entry: {self.subject} ({self.after})"
+            if self.after is None:
+                return f"entry removed: {self.subject} (was {self.before})"
+            return f"{self.subject}: dated {self.before} → {self.after}"
+        if self.kind == "feature":
+            def plans(value: str | None) -> str:
+                value = value or "none"
+                return value if " and " in value or value == "none" else f"{value} only"
+
+            if self.before is None:
+                return f"new feature: {self.subject}: {plans(self.after)}"
+            if self.after is None:
+                return f"feature removed: {self.subject} (was {plans(self.before)})"
+            return f"{self.subject}: {plans(self.before)} → {plans(self.after)}"
         label = f"{self.subject} {self.attribute}".strip() if self.attribute else self.subject
         if self.before is None:
             return f"new {self.kind}: {label}: {self.after}"

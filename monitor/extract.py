@@ -1,0 +1,388 @@
+"""HTML -> ``Page``: ordered content blocks with their heading path, facts and a content hash.
+
+lxml alone, no BeautifulSoup: building a bs4 tree costs ten times the whole budget
+(DESIGN.md, bench/extract.py). The shell is ``extract_page``; everything it calls is pure.
+
+What is dropped, by kind rather than by site: scripts, styles, SVG, templates, noscript,
+forms, hidden content (``hidden``, ``aria-hidden``, inline ``display:none``), consent banners,
+promo and announcement bars (including a strip above the site header), rotating widgets,
+and inline-attributed testimonials that rotate. Tab panels and accordion panels stay even
+when hidden: their text is in the HTML and is part of the page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import lxml.etree
+import lxml.html
+
+from monitor.facts import extract_facts
+from monitor.normalize import comparison_key, readable, remove_ignored
+from monitor.records import Block, BlockKind, Fact, Page, Watch
+
+_DROP_TAGS = frozenset(
+    "script style svg template noscript iframe canvas object embed head select option input textarea "
+    "form dialog map audio video source track link meta math".split()
+)
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_KIND_OF_TAG = {
+    "p": BlockKind.PARAGRAPH,
+    "li": BlockKind.LIST_ITEM,
+    "dt": BlockKind.LIST_ITEM,
+    "dd": BlockKind.LIST_ITEM,
+    "blockquote": BlockKind.QUOTE,
+    "figcaption": BlockKind.PARAGRAPH,
+    "pre": BlockKind.PARAGRAPH,
+    "summary": BlockKind.PARAGRAPH,
+    "caption": BlockKind.PARAGRAPH,
+    "address": BlockKind.PARAGRAPH,
+    "td": BlockKind.PARAGRAPH,
+    "th": BlockKind.PARAGRAPH,
+    "label": BlockKind.PARAGRAPH,
+}
+_CONTAINERS = frozenset(
+    "div section article aside header footer nav main body ul ol dl figure fieldset details "
+    "hgroup center table tbody thead tfoot tr html".split()
+)
+_BLOCK_TAGS = frozenset(_KIND_OF_TAG) | _CONTAINERS | frozenset(_HEADINGS) | {"hr"}
+_SCOPES = frozenset("section article aside nav li header footer".split())
+# page chrome that changes between fetches and says nothing about the competitor
+_NOISE_CONTAINER = re.compile(
+    r"(?:^|[\s_-])(?:cookie\w*|consent\w*|gdpr|cc-banner|cmp|promo(?:bar|-bar)?|top-?bar|announce\w*"
+    r"|rotat\w*|carousel|marquee|ticker|chat-?widget|livechat|intercom|drift|dismissible)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_PANEL = re.compile(r"(?:^|[\s_-])(?:tab\w*|accordion\w*|collapse\w*|panel\w*|faq\w*|answer\w*)", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_CTA_CLASS = re.compile(r"(?:^|[\s_-])(?:btn|button|cta)(?:$|[\s_-])", re.IGNORECASE)
+# a quote with its attribution inline is the shape of a rotating testimonial slot
+_INLINE_TESTIMONIAL = re.compile(r'^\s*["“„«‘].{8,}["”“»’]\s*[—–―-]\s*\S')
+# inline elements that sites style as separate lines: their text must not run together
+_SPACED_INLINE = frozenset("small span time cite label output data".split())
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+_RECORD_MAX_CHARS = 300
+
+
+def extract_page(html: str, watch: Watch) -> Page:
+    """The blocks, facts and content hash of one fetched page; never raises on junk HTML."""
+    root = _parse(html)
+    if root is None:
+        return Page(url=watch.url, title="", blocks=(), content_hash=content_hash((), ()))
+    title = readable(root.findtext(".//title") or "")
+    blocks = extract_blocks(root, include=watch.include, exclude=watch.exclude, ignore=watch.ignore)
+    facts = extract_facts(blocks, kind=watch.kind)
+    return Page(url=watch.url, title=title, blocks=blocks, facts=facts, content_hash=content_hash(blocks, facts))
+
+
+def _parse(html: str) -> lxml.html.HtmlElement | None:
+    if not html or not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
+    except (lxml.etree.ParserError, ValueError, TypeError):
+        return None
+
+
+def content_hash(blocks: tuple[Block, ...], facts: tuple[Fact, ...]) -> str:
+    """sha256 of what the diff compares: the multiset of (heading path, normalised text), and facts.
+
+    Order within a heading path is left out on purpose: reordered cards, menus and lists are
+    not a change, and the diff treats them the same way, so equal hashes mean no change.
+    """
+    keys = sorted(block_key(b) for b in blocks)
+    digest = hashlib.sha256()
+    for path, key in keys:
+        digest.update(("\x1f".join(path) + "\x1e" + key + "\n").encode())
+    digest.update(b"\x00facts\n")
+    for fact in sorted(facts, key=lambda f: (f.kind, f.subject, f.attribute, f.value)):
+        digest.update(f"{fact.kind}\x1f{fact.subject}\x1f{fact.attribute}\x1f{fact.value}\n".encode())
+    return digest.hexdigest()
+
+
+def block_key(block: Block) -> tuple[tuple[str, ...], str]:
+    """What a block is compared by: its normalised heading path and text."""
+    return tuple(comparison_key(h) for h in block.path), comparison_key(block.text)
+
+
+def extract_blocks(
+    root: lxml.html.HtmlElement,
+    *,
+    include: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    ignore: tuple[str, ...] = (),
+) -> tuple[Block, ...]:
+    """The content blocks of a parsed document, in page order (the tree is modified)."""
+    body = root.find("body")
+    if body is None:
+        body = root
+    for selector in exclude:
+        for el in _select(body, selector):
+            _drop(el)
+    _drop_invisible(body)
+    roots = [el for selector in include for el in _select(body, selector)] if include else [body]
+    walker = _Walker(ignore=ignore)
+    for el in _outermost(roots):
+        walker.visit(el)
+        walker.flush()
+    return tuple(walker.blocks)
+
+
+def _select(root: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+    try:
+        return root.cssselect(selector)
+    except Exception:  # a bad selector is a config problem, reported by config checks, not here
+        return []
+
+
+def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
+    chosen = set(elements)
+    out = []
+    for el in elements:
+        if any(a in chosen for a in el.iterancestors()) or el in out:
+            continue
+        out.append(el)
+    return out
+
+
+def _drop(el: lxml.html.HtmlElement) -> None:
+    if el.getparent() is not None:
+        el.drop_tree()  # keeps the tail text, which belongs to the parent
+
+
+def _drop_invisible(body: lxml.html.HtmlElement) -> None:
+    controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
+    doomed = []
+    for el in body.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            doomed.append(el)  # comments and processing instructions
+            continue
+        if tag in _DROP_TAGS:
+            doomed.append(el)
+            continue
+        attrib = el.attrib
+        if not attrib:
+            continue
+        if attrib.get("aria-hidden", "").lower() == "true":
+            doomed.append(el)
+        elif "hidden" in attrib and not _is_panel(el, attrib, controlled):
+            doomed.append(el)
+        elif _HIDDEN_STYLE.search(attrib.get("style", "")):
+            doomed.append(el)
+        elif _NOISE_CONTAINER.search(
+            f"{attrib.get('class', '')} {attrib.get('id', '')} {attrib.get('aria-label', '')}"
+        ):
+            doomed.append(el)
+    for el in doomed:
+        _drop(el)
+    _drop_pre_header_strip(body)
+
+
+def _is_panel(el: lxml.html.HtmlElement, attrib: object, controlled: set[str]) -> bool:
+    return (
+        el.get("role") in ("tabpanel", "region")
+        or el.get("id", "") in controlled
+        or bool(_PANEL.search(el.get("class", "")))
+    )
+
+
+def _drop_pre_header_strip(body: lxml.html.HtmlElement) -> None:
+    """Short strips above the site header are promo and announcement bars."""
+    children = [c for c in body if isinstance(c.tag, str)]
+    header_at = next((i for i, c in enumerate(children) if c.tag == "header" or c.get("role") == "banner"), None)
+    if header_at is None:
+        return
+    for el in children[:header_at]:
+        if el.tag in ("main", "h1") or el.find(".//h1") is not None:
+            continue
+        if el.tag == "a" and el.get("href", "").startswith("#"):
+            continue  # "skip to content" is stable and harmless
+        if len(el.text_content()) < 200:
+            _drop(el)
+
+
+class _Walker:
+    """Walks the cleaned tree once, cutting text into blocks at block-level elements."""
+
+    def __init__(self, *, ignore: tuple[str, ...]) -> None:
+        self.ignore = ignore
+        self.blocks: list[Block] = []
+        self.headings: list[tuple[int, str]] = []
+        self.buffer: list[str] = []
+        self.kind = BlockKind.PARAGRAPH
+        self.inline_context = False  # inside p, li, h*, td...: links are part of the text
+        self.group: str | None = None
+        self.group_count = 0
+
+    def flush(self, kind: BlockKind | None = None) -> Block | None:
+        if not self.buffer:
+            return None
+        text = readable("".join(self.buffer))
+        self.buffer.clear()
+        if self.ignore and text:
+            text = remove_ignored(text, self.ignore)
+        if not text or not comparison_key(text):
+            return None
+        kind = kind or self.kind
+        if _INLINE_TESTIMONIAL.match(text) and kind in (BlockKind.QUOTE, BlockKind.PARAGRAPH):
+            return None
+        block = Block(kind=kind, text=text, path=tuple(h for _, h in self.headings), group=self.group)
+        self.blocks.append(block)
+        return block
+
+    def visit(self, el: lxml.html.HtmlElement) -> None:
+        tag = el.tag
+        if tag in _HEADINGS:
+            self._heading(el, _HEADINGS[tag])
+        elif tag == "table":
+            self._table(el)
+        elif tag in _BLOCK_TAGS:
+            self._block(el, tag)
+        elif tag in ("a", "button") and not self.inline_context:
+            self._block(el, tag)
+        elif tag == "img":
+            alt = el.get("alt")
+            if alt and alt.strip():
+                self.buffer.append(f" {alt.strip()} ")
+        elif tag == "br":
+            self.buffer.append(" ")
+        elif tag in _SPACED_INLINE:
+            self.buffer.append(" ")
+            self._children(el)
+            self.buffer.append(" ")
+        else:
+            self._children(el)
+
+    def _children(self, el: lxml.html.HtmlElement) -> None:
+        if el.text:
+            self.buffer.append(el.text)
+        for child in el:
+            if isinstance(child.tag, str):
+                self.visit(child)
+            if child.tail:
+                self.buffer.append(child.tail)
+
+    def _block(self, el: lxml.html.HtmlElement, tag: str) -> None:
+        self.flush()
+        saved = (self.kind, self.inline_context, self.group)
+        headings = list(self.headings)
+        if tag in ("a", "button"):
+            cta = tag == "button" or el.get("role") == "button" or _CTA_CLASS.search(el.get("class", ""))
+            self.kind = BlockKind.BUTTON if cta else BlockKind.LINK
+            self.inline_context = True
+        elif tag in _KIND_OF_TAG:
+            self.kind = _KIND_OF_TAG[tag]
+            self.inline_context = True
+        else:
+            self.kind = BlockKind.PARAGRAPH
+        group_items = self._group_items(el) if tag in _CONTAINERS else ()
+        if group_items:
+            self.group_count += 1
+            self.group = f"{tag}.{(el.get('class') or '').split(' ')[0]}#{self.group_count}"
+        if el.text:
+            self.buffer.append(el.text)
+        for child in el:
+            if isinstance(child.tag, str):
+                start = len(self.blocks)
+                if child in group_items:
+                    item_headings = list(self.headings)
+                    self.visit(child)
+                    self.flush()
+                    self._merge_record(start, child)
+                    self.headings = item_headings  # a card's heading ends with the card
+                else:
+                    self.visit(child)
+            if child.tail:
+                self.buffer.append(child.tail)
+        self.flush()
+        self.kind, self.inline_context, self.group = saved
+        if tag in _SCOPES:
+            self.headings = headings  # a section's headings end with it
+
+    def _group_items(self, el: lxml.html.HtmlElement) -> frozenset[lxml.html.HtmlElement]:
+        """Children of a container whose order means nothing: repeated siblings of one shape."""
+        children = [c for c in el if isinstance(c.tag, str)]
+        if len(children) < 3:
+            return frozenset()
+        shapes: dict[tuple[str, str], int] = {}
+        for c in children:
+            shape = (c.tag, (c.get("class") or "").split(" ")[0])
+            shapes[shape] = shapes.get(shape, 0) + 1
+        shape, count = max(shapes.items(), key=lambda kv: kv[1])
+        if count < 3 or count * 5 < len(children) * 4:
+            return frozenset()
+        return frozenset(c for c in children if (c.tag, (c.get("class") or "").split(" ")[0]) == shape)
+
+    def _merge_record(self, start: int, item: lxml.html.HtmlElement) -> None:
+        """A small repeated item without headings (a job row, a logo, a card) is one block."""
+        parts = self.blocks[start:]
+        if len(parts) < 2 or len(parts) > 6 or any(b.kind is BlockKind.HEADING for b in parts):
+            return
+        text = " · ".join(b.text for b in parts)
+        if len(text) > _RECORD_MAX_CHARS:
+            return
+        kind = BlockKind.LIST_ITEM if item.tag == "li" else parts[0].kind
+        del self.blocks[start:]
+        self.blocks.append(Block(kind=kind, text=text, path=parts[0].path, group=self.group))
+
+    def _heading(self, el: lxml.html.HtmlElement, level: int) -> None:
+        self.flush()
+        saved = (self.kind, self.inline_context)
+        self.kind, self.inline_context = BlockKind.HEADING, True
+        self._children(el)
+        while self.headings and self.headings[-1][0] >= level:
+            self.headings.pop()
+        block = self.flush()
+        self.kind, self.inline_context = saved
+        if block is not None:
+            self.headings.append((level, block.text))
+
+    def _table(self, table: lxml.html.HtmlElement) -> None:
+        self.flush()
+        rows = [r for r in table.iter("tr") if _nearest_table(r) is table]
+        header: list[str] = []
+        self.group_count += 1
+        saved_group, self.group = self.group, f"table#{self.group_count}"
+        caption = table.find("caption")
+        if caption is not None:
+            self.buffer.append(caption.text_content())
+            self.flush(BlockKind.PARAGRAPH)
+        for row in rows:
+            cells = [c for c in row if c.tag in ("td", "th")]
+            texts = [_cell_text(c) for c in cells]
+            if not header and cells and (row.getparent().tag == "thead" or all(c.tag == "th" for c in cells)):
+                if len(cells) > 1:
+                    header = texts
+                    continue
+            self.buffer.append(_row_text(texts, header))
+            self.flush(BlockKind.TABLE_ROW)
+        self.group = saved_group
+
+
+def _nearest_table(row: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    for a in row.iterancestors("table"):
+        return a
+    return None
+
+
+def _cell_text(cell: lxml.html.HtmlElement) -> str:
+    parts = [cell.text or ""]
+    for el in cell.iterdescendants():
+        if el.tag == "img" and el.get("alt"):
+            parts.append(f" {el.get('alt')} ")
+        elif isinstance(el.tag, str) and el.text:
+            parts.append(el.text)
+        if el.tail:
+            parts.append(el.tail)
+    return readable("".join(parts))
+
+
+def _row_text(cells: list[str], header: list[str]) -> str:
+    """A row with its column headers: "SSO | Team: ✓ | Enterprise: ✓"."""
+    nonempty = [c for c in cells if c]
+    if len(nonempty) <= 1 or len(header) != len(cells):
+        return " | ".join(nonempty)
+    named = [f"{h}: {c or '—'}" for h, c in zip(header[1:], cells[1:], strict=True)]
+    return " | ".join([cells[0] or "—", *named])

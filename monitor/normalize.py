@@ -1,0 +1,229 @@
+"""Normalisation that keeps meaning, and the kinds of noise that carry none. Pure functions.
+
+Two texts that say the same thing should compare equal: whitespace, Unicode forms, quotes and
+dashes, number formats (``1,000`` = ``1000``, ``$49.00`` = ``$49``, ``149 €`` = ``€149``) and
+the spelling of a date (``Mar 12, 2026`` = ``12 March 2026``). The readable original stays on
+the block for display; only comparison and hashing use ``comparison_key``.
+
+Noise is solved by kind, not by page: relative timestamps, date-times of "now", counters
+beside a time window ("312 teams started a trial this week"), social counters, tokens and
+nonces, copyright years. Counters keep their words and lose their number, so the sentence
+still shows up if it is added or removed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2033": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u200b": "",
+        "\u200c": "",
+        "\u200d": "",
+        "\ufeff": "",
+        "\u00ad": "",
+        "\u2714": "\u2713",  # heavy check mark = check mark
+        "\u2705": "\u2713",
+        "\u2716": "\u2717",
+        "\u2718": "\u2717",
+    }
+)
+_SPACE = re.compile(r"\s+")
+
+# --- noise -----------------------------------------------------------------------------------
+
+_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
+_RELATIVE_TIME = re.compile(
+    r"(?:\b(?:last\s+)?(?:updated|edited|refreshed|synced|posted|checked|aktualisiert|mis à jour)\s*:?\s*)?"
+    r"(?:\b(?:\d+|an?|one|a few)\s+" + _UNIT + r"\s+ago\b"
+    r"|\bvor\s+(?:\d+|einer?|wenigen)\s+(?:Sekunden?|Minuten?|Stunden?|Tagen?|Wochen?)\b"
+    r"|\bil y a\s+(?:\d+|une?|quelques)\s+(?:secondes?|minutes?|heures?|jours?|semaines?)\b"
+    r"|\bjust now\b|\bgerade eben\b|\bà l'instant\b)",
+    re.IGNORECASE,
+)
+_DATETIME_NOW = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?\s*)?(?:UTC|GMT|CET|CEST|[ECMP][SD]T)\b"
+)
+# a number near a time window is a live counter: keep the words, drop the number
+_WINDOW = (
+    r"(?:this\s+(?:week|month|hour)|today|right\s+now|now|online|in\s+the\s+last\s+\d+\s+\w+"
+    r"|diese\s+Woche|heute|gerade|cette\s+semaine|aujourd'hui|en\s+ce\s+moment)"
+)
+_COUNTER = re.compile(
+    r"(?<![\w.,])\d[\d.,']*\s*[kKmM]?\+?(?=(?:\s+[^\s\d]+){0,6}?\s+" + _WINDOW + r"\b)",
+    re.IGNORECASE,
+)
+_SOCIAL = re.compile(
+    r"(?<![\w.,])\d[\d.,']*\s*[kKmM]?\+?(?=\s*(?:shares?|likes?|views?|comments?|reads?|reposts?|retweets?"
+    r"|reactions?|claps?|upvotes?|followers?|viewers?|watching|people\s+(?:are\s+)?(?:viewing|watching)"
+    r"|visitors?\s+(?:are\s+)?(?:viewing|online)|are\s+viewing|viewing\s+now)\b)",
+    re.IGNORECASE,
+)
+_COPYRIGHT = re.compile(
+    r"(©|\(c\)|\bcopyright\b)\s*(?:\d{4}\s*[-–]\s*)?\d{4}\b",
+    re.IGNORECASE,
+)
+_HEX_TOKEN = re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{12,}\b")
+_OPAQUE_TOKEN = re.compile(r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[a-z])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{20,}\b")
+_QUERY_BUST = re.compile(r"([?&](?:v|ver|cb|t|ts|_|cachebust|nocache|rev|hash)=)[^&#\s\"']+", re.IGNORECASE)
+
+
+def strip_noise(text: str) -> str:
+    """``text`` without the parts that change on every fetch and mean nothing."""
+    if not text:
+        return text
+    text = _RELATIVE_TIME.sub(" ", text)
+    text = _DATETIME_NOW.sub(" ", text)
+    text = _COPYRIGHT.sub("© YEAR", text)
+    text = _COUNTER.sub("#", text)
+    text = _SOCIAL.sub("#", text)
+    text = _QUERY_BUST.sub(r"\1#", text)
+    text = _HEX_TOKEN.sub("#", text)
+    return _OPAQUE_TOKEN.sub("#", text)
+
+
+@lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+def remove_ignored(text: str, patterns: Iterable[str]) -> str:
+    """``text`` without the watch's ``ignore`` regexes; whitespace tidied where they were."""
+    compiled = _compiled(tuple(patterns))
+    if compiled is None:
+        return text
+    return collapse_space(compiled.sub(" ", text))
+
+
+# --- meaning-keeping forms ----------------------------------------------------------------------
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan", "januar", "janvier", "janv", "jänner"),
+            ("february", "feb", "februar", "février", "fevrier", "févr", "fevr"),
+            ("march", "mar", "märz", "maerz", "mars", "mrz"),
+            ("april", "apr", "avril", "avr"),
+            ("may", "mai"),
+            ("june", "jun", "juni", "juin"),
+            ("july", "jul", "juli", "juillet", "juil"),
+            ("august", "aug", "août", "aout"),
+            ("september", "sep", "sept", "septembre"),
+            ("october", "oct", "oktober", "okt", "octobre"),
+            ("november", "nov", "novembre"),
+            ("december", "dec", "dezember", "dez", "décembre", "decembre", "déc"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH = r"(?P<mon>[A-Za-zÀ-ÿ]{3,9})\.?"
+_DATE_MDY = re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})\b")
+_DATE_DMY = re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th|\.|er)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b")
+_DATE_NUM = re.compile(r"\b(?P<day>\d{1,2})\.(?P<mon>\d{1,2})\.(?P<year>\d{4})\b")
+_DATE_ISO = re.compile(r"\b(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})\b")
+
+
+def _iso(year: str, month: int | None, day: str) -> str | None:
+    if month is None or not 1 <= int(day) <= 31:
+        return None
+    return f"{int(year):04d}-{month:02d}-{int(day):02d}"
+
+
+def _named_date(match: re.Match[str]) -> str:
+    iso = _iso(match["year"], _MONTHS.get(match["mon"].lower()), match["day"])
+    return iso or match.group(0)
+
+
+def _numeric_date(match: re.Match[str]) -> str:
+    month = int(match["mon"])
+    iso = _iso(match["year"], month if 1 <= month <= 12 else None, match["day"])
+    return iso or match.group(0)
+
+
+def normalize_dates(text: str) -> str:
+    """Dates written in any of the common forms become ISO ``YYYY-MM-DD``."""
+    text = _DATE_MDY.sub(_named_date, text)
+    text = _DATE_DMY.sub(_named_date, text)
+    text = _DATE_NUM.sub(_numeric_date, text)
+    return _DATE_ISO.sub(_numeric_date, text)
+
+
+def find_dates(text: str) -> list[str]:
+    """The ISO dates written anywhere in ``text``, in order."""
+    return [m.group(0) for m in _DATE_ISO.finditer(normalize_dates(text))]
+
+
+_THOUSANDS = re.compile(r"(?<=\d)[,\u202f'](?=\d{3}(?!\d))")
+_DOT_THOUSANDS = re.compile(r"(?<=\d)\.(?=\d{3}(?:[^\d.,]|$))")  # 10.000 € (German)
+_ZERO_CENTS = re.compile(r"(?<=\d)[.,]00?(?!\d)")
+_SUFFIX_CURRENCY = re.compile(r"(\d[\d.]*)\s?(€|\$|£|¥|EUR\b|USD\b|GBP\b)")
+_PREFIX_CURRENCY = re.compile(r"(€|\$|£|¥)\s+(?=\d)")
+_CURRENCY_WORD = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def normalize_numbers(text: str) -> str:
+    """``1,000`` = ``1000``; ``$49.00`` = ``$49``; ``149 €`` = ``€149``."""
+    text = _THOUSANDS.sub("", text)
+    text = _DOT_THOUSANDS.sub("", text)
+    text = _ZERO_CENTS.sub("", text)
+    text = _SUFFIX_CURRENCY.sub(lambda m: _CURRENCY_WORD.get(m[2], m[2]) + m[1], text)
+    return _PREFIX_CURRENCY.sub(r"\1", text)
+
+
+def collapse_space(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]](?:\s|$))")
+
+
+def readable(text: str) -> str:
+    """The display form: the original words with whitespace and invisible characters tidied."""
+    text = collapse_space(text.replace("\u00a0", " ").replace("\u200b", "").replace("\u00ad", ""))
+    return _SPACE_BEFORE_PUNCT.sub("", text)
+
+
+_SEPARATORS = re.compile(r"[^\w\s$€£¥%+#✓✗.@&/]+")
+_WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
+
+
+@lru_cache(maxsize=65536)
+def comparison_key(text: str) -> str:
+    """The normalised form two blocks are compared and hashed by; empty when it is all noise."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = strip_noise(text)
+    text = normalize_dates(text)
+    text = normalize_numbers(text)
+    # punctuation that only separates words carries no meaning for comparison: "London, UK" =
+    # "London · UK"; dots stay where they are decimals
+    text = _SEPARATORS.sub(" ", text.casefold())
+    text = _WORD_DOT.sub(" ", text)
+    return collapse_space(text)
