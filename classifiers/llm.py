@@ -162,9 +162,7 @@ class LLMClassifier:
                     raise ClassifierError(f"classifier.provider is openai but ${cfg.api_key_env} is not set")
                 api_key = "unused"  # self-hosted servers (vLLM, Ollama) accept any key
                 log.info("no $%s set; sending a placeholder key to %s", cfg.api_key_env, cfg.base_url)
-            client = openai.AsyncOpenAI(
-                api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout, max_retries=0
-            )
+            client = openai.AsyncOpenAI(api_key=api_key, base_url=cfg.base_url, timeout=cfg.timeout, max_retries=0)
         return cls(
             client=client,
             ledger=ledger,
@@ -247,17 +245,13 @@ class LLMClassifier:
                 max_tokens=max_tokens,
             )
         except LLMOutputError as exc:
-            raise LLMUnavailable(
-                f"{self.draft_model} wrote nothing usable: {exc.problem}", hold=self.hold
-            ) from exc
+            raise LLMUnavailable(f"{self.draft_model} wrote nothing usable: {exc.problem}", hold=self.hold) from exc
 
     def _request_options(self, model: str, *, structured: bool, max_tokens: int) -> dict[str, Any]:
         adapted = self._adapted.get(model, {})
         options: dict[str, Any] = {"temperature": 0, "max_tokens": max_tokens}
         if structured:
-            schema_ok = self.output == "json_schema" or (
-                self.output == "auto" and not adapted.get("json_mode")
-            )
+            schema_ok = self.output == "json_schema" or (self.output == "auto" and not adapted.get("json_mode"))
             options["response_format"] = RESPONSE_FORMAT_SCHEMA if schema_ok else RESPONSE_FORMAT_JSON
         if adapted.get("max_completion_tokens"):
             options["max_completion_tokens"] = options.pop("max_tokens")
@@ -270,11 +264,7 @@ class LLMClassifier:
         text = message.lower()
         adapted = self._adapted.setdefault(model, {})
         fmt = options.get("response_format", {}).get("type")
-        if (
-            fmt == "json_schema"
-            and self.output == "auto"
-            and ("response_format" in text or "json_schema" in text)
-        ):
+        if fmt == "json_schema" and self.output == "auto" and ("response_format" in text or "json_schema" in text):
             adapted["json_mode"] = True
         elif "max_tokens" in options and "max_tokens" in text:
             adapted["max_completion_tokens"] = True
@@ -285,14 +275,10 @@ class LLMClassifier:
         log.info("%s rejected a request option (%s); adapting", model, message[:200])
         return True
 
-    def _record(
-        self, model: str, competitor: str, *, usage: tuple[int, int] = (0, 0), error: str | None
-    ) -> None:
+    def _record(self, model: str, competitor: str, *, usage: tuple[int, int] = (0, 0), error: str | None) -> None:
         prompt_tokens, completion_tokens = usage
         cost = self.prices.cost(model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
-        call = LLMCall(
-            self.now(), model, competitor, prompt_tokens, completion_tokens, cost, error is None, error
-        )
+        call = LLMCall(self.now(), model, competitor, prompt_tokens, completion_tokens, cost, error is None, error)
         self.ledger.record_call(call)
 
     async def _ask(
@@ -342,9 +328,7 @@ class LLMClassifier:
                         ) from exc
                     wait = asked if asked is not None else wait
                 if attempt >= self.retries:
-                    raise LLMUnavailable(
-                        f"{model}: {reason} after {attempt + 1} attempts", hold=self.hold
-                    ) from exc
+                    raise LLMUnavailable(f"{model}: {reason} after {attempt + 1} attempts", hold=self.hold) from exc
                 attempt += 1
                 log.info("%s: %s; retrying in %.1fs (%d of %d)", model, reason, wait, attempt, self.retries)
                 await self.sleep(wait)

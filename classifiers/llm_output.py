@@ -16,7 +16,7 @@ import re
 import unicodedata
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
 
 from monitor.errors import ClassifierError
 from monitor.records import Category, Change, Classification, Severity
@@ -62,6 +62,11 @@ class LLMGrade(BaseModel):
             return Severity.parse(value)
         raise ValueError(f"severity must be one of {', '.join(s.label for s in Severity)}")
 
+    @field_serializer("severity")
+    def _severity_label(self, value: Severity) -> str:
+        # the cache stores grades in the model's own words, so they parse back the same way
+        return value.label
+
     @field_validator("category", mode="before")
     @classmethod
     def _category(cls, value: Any) -> Category:
@@ -79,9 +84,7 @@ class LLMGrade(BaseModel):
     @classmethod
     def _items(cls, value: Any) -> Any:
         if isinstance(value, list):
-            return tuple(
-                _clean(v, MAX_SUMMARY_CHARS) for v in value[:MAX_ITEMS] if isinstance(v, str) and v.strip()
-            )
+            return tuple(_clean(v, MAX_SUMMARY_CHARS) for v in value[:MAX_ITEMS] if isinstance(v, str) and v.strip())
         return value
 
 
@@ -123,9 +126,7 @@ def _json_object(text: str) -> Any:
                 return json.loads(text[start : end + 1])
             except json.JSONDecodeError:
                 pass
-        raise LLMOutputError(
-            f"the answer is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
-        ) from None
+        raise LLMOutputError(f"the answer is not JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
 
 
 def parse_grade(text: str | None) -> LLMGrade:
