@@ -83,3 +83,12 @@ def code_fence(text: str, *, info: str = "") -> str:
     fence = "`" * max(3, longest + 1)
     body = plain_text(text)
     return f"{fence}{info}\n{body}\n{fence}"
+
+
+def code_span(text: str) -> str:
+    """Inline code holding ``text`` verbatim (one line): file paths, commands."""
+    text = plain_line(text)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"

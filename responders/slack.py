@@ -65,9 +65,7 @@ def _retry_after(response: HttpResponse | None) -> float:
 class WaitingRetryHandler(RetryHandler):
     """Retries 429s after their Retry-After (when short enough) and 5xx once, with an injectable sleep."""
 
-    def __init__(
-        self, *, max_retry_wait: float, sleep: Callable[[float], None] = time.sleep, retries: int = 3
-    ):
+    def __init__(self, *, max_retry_wait: float, sleep: Callable[[float], None] = time.sleep, retries: int = 3):
         super().__init__(max_retry_count=retries)
         self.max_retry_wait = max_retry_wait
         self.sleep = sleep
@@ -113,9 +111,7 @@ def build_slack_message(alert: Alert) -> dict[str, Any]:
     """chat.postMessage arguments for an alert rendered for Slack (text, blocks, no unfurls)."""
     if not alert.channel.startswith(SLACK_PREFIX):
         raise ValueError(f"alert for {alert.channel!r} is not rendered for Slack")
-    head = (
-        f"{SEVERITY_MARK[alert.severity]} *{alert.severity.label.upper()}* · *{slack_text(alert.competitor)}*"
-    )
+    head = f"{SEVERITY_MARK[alert.severity]} *{alert.severity.label.upper()}* · *{slack_text(alert.competitor)}*"
     paragraphs = [p for p in alert.text.split("\n\n") if p.strip()][:MAX_SECTIONS]
     blocks = [_section(head)] + [_section(p) for p in paragraphs]
     return {
@@ -210,9 +206,7 @@ class SlackResponder:
             reason = error if status == 200 and error else "server error"
             raise DeliveryError(f"Slack refused the {what} to {channel}: {reason} (HTTP {status})") from exc
         except (SlackClientError, OSError) as exc:  # OSError: refused, reset, timed out
-            raise DeliveryError(
-                f"cannot reach Slack at {self.client.base_url} for the {what}: {exc}"
-            ) from exc
+            raise DeliveryError(f"cannot reach Slack at {self.client.base_url} for the {what}: {exc}") from exc
 
 
 def _retry_after_header(headers: Mapping[str, Any]) -> float:

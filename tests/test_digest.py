@@ -1,0 +1,79 @@
+"""The morning digest: table-driven rendering from tests/data/digest_cases.yaml, and writing it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from responder_records import classified
+
+from monitor.records import CardProposal
+from responders.digest import PageHealth, build_digest, write_digest
+
+DATA = Path(__file__).parent / "data"
+CASES = yaml.safe_load((DATA / "digest_cases.yaml").read_text(encoding="utf-8"))
+START = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
+END = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+
+
+def _health(row: dict) -> PageHealth:
+    row = dict(row)
+    if isinstance(row.get("last_success_at"), str):
+        row["last_success_at"] = datetime.fromisoformat(row["last_success_at"])
+    return PageHealth(**row)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_build_digest(case: dict) -> None:
+    changes = [classified(spec, default_id=i) for i, spec in enumerate(case["changes"], 1)]
+    digest = build_digest(
+        changes,
+        start=START,
+        end=END,
+        health=[_health(h) for h in case.get("health", [])],
+        notes=case.get("notes", []),
+    )
+    text = digest.markdown
+    assert (digest.period_start, digest.period_end) == (START, END)
+    for part in case.get("contains", []):
+        assert part in text
+    for part in case.get("absent", []):
+        # absent unescaped: a backslash before it makes it literal text in Markdown
+        assert not re.search(r"(?<!\\)" + re.escape(part), text), part
+    position = 0
+    for part in case.get("ordered_sections", []):
+        found = text.find(part, position)
+        assert found >= 0, f"{part!r} missing or out of order"
+        position = found + len(part)
+    if "change_ids" in case:
+        assert list(digest.change_ids) == case["change_ids"]
+
+
+def test_proposals_are_listed_with_their_edits(tmp_path: Path) -> None:
+    card = tmp_path / "acme.md"
+    staged = CardProposal(
+        competitor="Acme",
+        card_path=card,
+        proposal_path=tmp_path / "acme.proposed.md",
+        change_ids=(3, 8),
+        markdown="<!-- rivalwatch:edit {} -->\n<!-- rivalwatch:edit {} -->\n",
+    )
+    digest = build_digest([], start=START, end=END, proposals=[staged, tmp_path / "beta.proposed.md"])
+    assert "2 battle-card proposals waiting for review." in digest.markdown
+    assert f"- **Acme**: 2 proposed edits from changes #3, #8, in `{tmp_path}/acme.proposed.md`" in digest.markdown
+    assert f"- `{tmp_path}/beta.proposed.md`" in digest.markdown
+    assert "Review with `rivalwatch review`" in digest.markdown
+
+
+def test_write_digest_names_the_file_by_date_and_replaces_it(tmp_path: Path) -> None:
+    first = build_digest([classified({"summary": "first"})], start=START, end=END)
+    path = write_digest(first, tmp_path / "out")
+    assert path == tmp_path / "out" / "digest-2026-11-23.md"
+    assert path.read_text(encoding="utf-8") == first.markdown
+    second = build_digest([classified({"summary": "second"})], start=START, end=END)
+    assert write_digest(second, tmp_path / "out") == path
+    assert "second" in path.read_text(encoding="utf-8")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["digest-2026-11-23.md"]
