@@ -184,6 +184,8 @@ FAMILIES: tuple[Family, ...] = (
             r"two-way sync",
             r"native(?:,)? (?:bi-?directional )?(?:integration|connector|sync)",
             r"native \w+ (?:integration|connector)",
+            # an integration that writes into a CRM's records reaches the sales team
+            r"sync\w*\b[^.]{0,60}\b(?:accounts|contacts|leads|deals|opportunities)",
         ),
     ),
     _F(
@@ -267,18 +269,30 @@ FAMILIES: tuple[Family, ...] = (
 
 FAMILY_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
 
-# Cookie and consent notices are boilerplate that sites reword at will.
+# Cookie and consent notices are boilerplate that sites reword at will: a cookie word next
+# to a word about the visitor's choice (not product copy such as "without cookies").
 CONSENT_NOTICE = re.compile(
-    r"(?<!\w)(?:cookies?|consent|tracking-cookies|cookie-hinweis|bandeau)(?!\w)", re.IGNORECASE
+    r"(?=.*(?<!\w)(?:cookies?|tracking-cookies|cookie-hinweis)(?!\w))"
+    r"(?=.*(?<!\w)(?:consent|accept\w*|choice|preferences|remember|notice|auswahl|hinweis|merken|speichern"
+    r"|choix|mémoriser|retenir|message)(?!\w))",
+    re.IGNORECASE | re.DOTALL,
+)
+
+# Widgets that re-rank the same posts by popularity: their order is not news.
+ROTATING_WIDGET = re.compile(
+    r"(?<!\w)(?:popular|most read|trending|related (?:posts|articles)|you may also like|beliebt\w*|populaires?)"
+    r"(?!\w)",
+    re.IGNORECASE,
 )
 
 # Add-ons and extras are priced, but are not a core plan's price.
 ADD_ON = re.compile(r"(?<!\w)(?:add-?ons?|extra|extension|Zusatz\w*|option(?:nel|al)?)(?!\w)", re.IGNORECASE)
 
-# Legal text whose only change is where to write to is an address update, not a policy change.
-CONTACT_DETAIL = re.compile(
-    r"(?:\S+@\S+|(?<!\w)(?:street|avenue|suite|floor|road|boulevard|straße|strasse|rue|platz)(?!\w))",
-    re.IGNORECASE,
+# Legal text whose only change is where to write to is a contact update, not a policy change;
+# a postal address that moved is an office move (corporate).
+CONTACT_EMAIL = re.compile(r"\S+@\S+\.\w+")
+POSTAL_ADDRESS = re.compile(
+    r"(?<!\w)(?:street|avenue|suite|floor|road|boulevard|straße|strasse|rue|platz)(?!\w)", re.IGNORECASE
 )
 
 

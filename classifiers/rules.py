@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Self
 
-from classifiers.keywords import CONSENT_NOTICE
+from classifiers.keywords import CONSENT_NOTICE, ROTATING_WIDGET
 from classifiers.signals import Signal, fact_signals, family_hits, family_signals, page_signal
 from classifiers.text import Substance, normalise, quote, substance
 from monitor.config import ClassifierConfig
@@ -40,7 +40,11 @@ _STOPWORDS = frozenset(
     "a an and are as at be by for from in into is it its of on or our that the their them this to "
     "with we you your which who runs run mode platform companies company customer customers".split()
 )
-_PROFILE_LINE = re.compile(r"^\s*[*-]?\s*\**(product|products|what we sell)\**\s*:\s*(.+)$", re.I | re.M)
+# "Product: ..." up to a blank line or the next "Key:" line
+_PROFILE_LINE = re.compile(
+    r"^\s*[*-]?\s*\**(product|products|what we sell)\**\s*:\s*(.+?)(?=\n\s*\n|\n\s*[*-]?\s*\**[A-Z][\w ]{0,30}\**\s*:|\Z)",
+    re.I | re.M | re.S,
+)
 
 
 def focus_terms(company: str) -> frozenset[str]:
@@ -71,11 +75,9 @@ def _aimed_at_us(text: str, focus: frozenset[str]) -> bool:
 def _is_boilerplate(block: BlockChange) -> bool:
     # site chrome: a cookie/consent notice, and short buttons ("OK", "Got it", "Verstanden")
     text = f"{block.before or ''} {block.after or ''}"
-    if CONSENT_NOTICE.search(text):
+    if CONSENT_NOTICE.search(text) or ROTATING_WIDGET.search(" ".join(block.path[-1:])):
         return True
-    return block.kind is BlockKind.BUTTON and all(
-        len((t or "").split()) <= 3 for t in (block.before, block.after)
-    )
+    return block.kind is BlockKind.BUTTON and all(len((t or "").split()) <= 3 for t in (block.before, block.after))
 
 
 def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
@@ -124,10 +126,7 @@ def _facts(change: Change, sub: Substance) -> tuple[str, ...]:
     if change.facts:
         return tuple(f.describe() for f in change.facts[:12])
     out = [f"added: {quote(b.after or '', limit=120)}" for b in sub.added[:4]]
-    out += [
-        f"changed: {quote(b.before or '', limit=60)} → {quote(b.after or '', limit=60)}"
-        for b in sub.edited[:3]
-    ]
+    out += [f"changed: {quote(b.before or '', limit=60)} → {quote(b.after or '', limit=60)}" for b in sub.edited[:3]]
     out += [f"removed: {quote(b.before or '', limit=120)}" for b in sub.removed[:3]]
     return tuple(out)
 
@@ -138,9 +137,7 @@ def _evidence(change: Change, best: Signal, sub: Substance) -> tuple[str, ...]:
     quoted = [e for e in best.evidence if any(e in t for t in texts)]
     if not quoted:
         blocks = sorted(sub.added + sub.edited, key=lambda b: -len(b.after or ""))
-        quoted = [quote(b.after or "") for b in blocks[:2]] or [
-            quote(b.before or "") for b in sub.removed[:2]
-        ]
+        quoted = [quote(b.after or "") for b in blocks[:2]] or [quote(b.before or "") for b in sub.removed[:2]]
     return tuple(q for q in quoted if q)
 
 
@@ -149,9 +146,7 @@ def classify_by_rules(change: Change, *, company: str = "") -> Classification:
     sub = substance(change, is_boilerplate=_is_boilerplate)
     signals = _signals(change, sub, company=company)
     if not signals:
-        reason = (
-            "only markup, order, dates, counters or spelling changed" if change.blocks else "no text changed"
-        )
+        reason = "only markup, order, dates, counters or spelling changed" if change.blocks else "no text changed"
         return Classification(
             severity=Severity.NONE,
             category=Category.NONE,

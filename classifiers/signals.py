@@ -10,8 +10,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from classifiers.keywords import ADD_ON, CONTACT_DETAIL, FAMILIES, Family
-from classifiers.text import Substance, headline_edit, quote, similarity
+from classifiers.keywords import ADD_ON, CONTACT_EMAIL, FAMILIES, POSTAL_ADDRESS, Family
+from classifiers.text import Substance, changed_words, headline_edit, normalise, quote, similarity
 from monitor.records import BlockChange, BlockKind, Category, Change, FactChange, PageKind, Severity
 
 S, C, K = Severity, Category, PageKind
@@ -73,7 +73,10 @@ def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
         out.append(Signal(S.HIGH, C.PRICING, "a price point was added or removed", evidence, 0.6))
 
     moved = [f for f in by_kind.get("feature", []) if f.before and f.after and f.before != f.after]
-    if moved:
+    renamed_plan = _plan_rename(moved)
+    if renamed_plan and not plans:
+        out.append(Signal(S.MEDIUM, C.PRICING, f"a plan was renamed ({renamed_plan})", (), 0.7))
+    elif moved:
         evidence = tuple(f.describe() for f in moved)
         out.append(Signal(S.HIGH, C.PRICING, "a feature moved between plans", evidence, 0.85))
     elif not plans and any(f.before is None or f.after is None for f in by_kind.get("feature", [])):
@@ -84,19 +87,56 @@ def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
     return out
 
 
+def _plan_rename(moved: list[FactChange]) -> str | None:
+    """ "Starter → Essentials" when every tier move is the same one name swapped for another."""
+    swaps = set()
+    for fact in moved:
+        removed, added = changed_words(fact.before or "", fact.after or "")
+        swaps.add((" ".join(removed), " ".join(added)))
+    if len(swaps) != 1:
+        return None
+    old, new = swaps.pop()
+    if not old or not new or len(old.split()) > 3 or len(new.split()) > 3:
+        return None
+    return f"{old} → {new}"
+
+
+def _job_key(fact: FactChange) -> str:
+    return normalise(f"{fact.subject} {fact.attribute}")
+
+
 def _job_signals(jobs: list[FactChange]) -> list[Signal]:
-    # a job board resync re-keys every role; only titles that really came or went count
-    opened = Counter(f.subject for f in jobs if f.before is None)
-    closed = Counter(f.subject for f in jobs if f.after is None)
-    net_open, net_closed = opened - closed, closed - opened
-    n_open, n_closed = sum(net_open.values()), sum(net_closed.values())
-    titles = tuple(sorted(net_open)) + tuple(sorted(net_closed))
+    # a job-board resync re-keys or re-words every role; a closed role that closely matches
+    # an opened one is the same role, so only titles that really came or went count
+    opened = [f for f in jobs if f.before is None]
+    closed = [f for f in jobs if f.after is None]
+    pairs = sorted(
+        ((similarity(_job_key(o), _job_key(c)), i, j) for i, o in enumerate(opened) for j, c in enumerate(closed)),
+        reverse=True,
+    )
+    used_open: set[int] = set()
+    used_closed: set[int] = set()
+    for score, i, j in pairs:
+        if score < 0.6:
+            break
+        if i not in used_open and j not in used_closed and _same_title(opened[i], closed[j]):
+            used_open.add(i)
+            used_closed.add(j)
+    net_open = [f for i, f in enumerate(opened) if i not in used_open]
+    net_closed = [f for j, f in enumerate(closed) if j not in used_closed]
+    n_open, n_closed = len(net_open), len(net_closed)
+    titles = tuple(f.subject for f in net_open + net_closed)
     if n_open >= 3:
         return [Signal(S.MEDIUM, C.HIRING, f"a hiring push: {n_open} new roles", titles, 0.85)]
     if n_open or n_closed:
         what = f"{n_open} new role(s)" if n_open else f"{n_closed} role(s) closed"
         return [Signal(S.LOW, C.HIRING, what, titles, 0.85)]
     return []
+
+
+def _same_title(a: FactChange, b: FactChange) -> bool:
+    short, long = sorted((normalise(a.subject), normalise(b.subject)), key=len)
+    return long.startswith(short)
 
 
 # ---- keyword families ----------------------------------------------------------------
@@ -132,12 +172,13 @@ def family_hits(change: Change, sub: Substance) -> dict[str, list[str]]:
     return hits
 
 
-_BADGE = re.compile(r"^(?:new|neu|nouveau|nouvelle)\b[:!]?", re.IGNORECASE)
+_BADGE = re.compile(r"^(?:new|neu|nouveau|nouvelle)(?:$|[:!]|\s)|\s(?:new|neu|nouveau)$", re.IGNORECASE)
 
 
 def _is_badge(block: BlockChange) -> bool:
+    # a "New" label on its own, or stuck to the start or end of a heading
     text = (block.after or "").strip()
-    return bool(_BADGE.match(text)) and (len(text) <= 5 or block.kind is BlockKind.HEADING)
+    return bool(_BADGE.search(text)) and (len(text) <= 8 or block.kind is BlockKind.HEADING)
 
 
 def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -> list[Signal]:
@@ -196,8 +237,11 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
     evidence = tuple(quote(b.after or b.before or "") for b in (sub.added + sub.edited + sub.removed)[:2])
     if kind is K.LEGAL:
         changed = sub.new_words_text() + " " + sub.old_words_text()
-        if rewording and CONTACT_DETAIL.search(changed):
-            return Signal(S.LOW, C.LEGAL, "a contact detail in the legal text changed", evidence, 0.6)
+        if rewording and len(changed.split()) <= 16:
+            if POSTAL_ADDRESS.search(changed):
+                return Signal(S.LOW, C.CORPORATE, "the legal notice address changed", evidence, 0.6)
+            if CONTACT_EMAIL.search(changed):
+                return Signal(S.LOW, C.LEGAL, "a contact detail in the legal text changed", evidence, 0.6)
         return Signal(S.MEDIUM, C.LEGAL, "the legal text changed", evidence, 0.7)
     if kind is K.HOMEPAGE or kind is K.PRODUCT:
         head = headline_edit(sub)
@@ -210,9 +254,7 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
     if rewording or (not sub.added and not sub.removed):
         low_cat = C.CUSTOMERS if kind is K.CUSTOMERS else C.PRODUCT if kind is K.DOCS else C.CONTENT
         grown = sum(len((b.after or "").split()) - len((b.before or "").split()) for b in sub.edited)
-        mean_sim = sum(similarity(b.before or "", b.after or "") for b in sub.edited) / max(
-            len(sub.edited), 1
-        )
+        mean_sim = sum(similarity(b.before or "", b.after or "") for b in sub.edited) / max(len(sub.edited), 1)
         if kind is K.PRODUCT and grown >= 8:
             return Signal(S.MEDIUM, C.PRODUCT, "a product description gained a capability", evidence, 0.5)
         if kind is K.HOMEPAGE and mean_sim < 0.35:

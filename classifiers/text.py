@@ -70,9 +70,19 @@ def is_typo_fix(before: str, after: str) -> bool:
     return SequenceMatcher(None, old, new).ratio() >= 0.8
 
 
+# A number with a unit is a term (a retention period, a limit), not a counter.
+_QUANTITY = re.compile(
+    r"\d[\d.,]*\s?(?:%|months?|mois|monate?n?|years?|ans|jahren?|weeks?|semaines?|wochen|days?|jours|tagen?"
+    r"|gb|tb|seats?|users?|events?|sessions?|websites?|projects?|sièges|plätze)(?!\w)",
+    re.IGNORECASE,
+)
+
+
 def is_volatile_edit(before: str, after: str) -> bool:
-    """Only dates, years or counters differ, and no money is involved."""
+    """Only dates, years or counters differ; no money and no quantity (``25 months``) involved."""
     if _CURRENCY.search(before) or _CURRENCY.search(after):
+        return False
+    if _QUANTITY.findall(before) != _QUANTITY.findall(after):
         return False
     return normalise(_VOLATILE.sub(" ", before)) == normalise(_VOLATILE.sub(" ", after))
 
@@ -129,47 +139,63 @@ class Substance:
 
 def _is_noise_edit(block: BlockChange) -> bool:
     before, after = block.before or "", block.after or ""
-    return (
-        normalise(before) == normalise(after) or is_volatile_edit(before, after) or is_typo_fix(before, after)
-    )
+    return normalise(before) == normalise(after) or is_volatile_edit(before, after) or is_typo_fix(before, after)
 
 
-def substance(
-    change: Change, *, is_boilerplate: Callable[[BlockChange], bool] = lambda b: False
-) -> Substance:
-    """Net out moved blocks (same words removed here, added there) and noise-only edits."""
-    added = [b for b in change.blocks if b.op is BlockOp.ADDED and b.after]
-    removed = [b for b in change.blocks if b.op is BlockOp.REMOVED and b.before]
-    edited = [b for b in change.blocks if b.op is BlockOp.MODIFIED]
-    # a text both removed and added (or split over lines) moved or was re-wrapped
-    add_counts = Counter(normalise(b.after or "") for b in added)
-    rem_counts = Counter(normalise(b.before or "") for b in removed)
-    moved = add_counts & rem_counts
-    kept_added, kept_removed = [], []
-    for block in added:
-        key = normalise(block.after or "")
-        if moved[key] > 0:
-            moved[key] -= 1
-            continue
-        kept_added.append(block)
-    moved = add_counts & rem_counts
-    for block in removed:
-        key = normalise(block.before or "")
-        if moved[key] > 0:
-            moved[key] -= 1
-            continue
-        kept_removed.append(block)
-    # the same words re-wrapped into different blocks
-    joined_added = normalise(" ".join(b.after or "" for b in kept_added))
-    joined_removed = normalise(" ".join(b.before or "" for b in kept_removed))
-    if kept_added and kept_removed and joined_added == joined_removed:
-        kept_added, kept_removed = [], []
-    real_edits = [b for b in edited if not _is_noise_edit(b)]
-    noise_count = len(change.blocks) - len(kept_added) - len(kept_removed) - len(real_edits)
-    kept_added = [b for b in kept_added if not is_boilerplate(b)]
-    kept_removed = [b for b in kept_removed if not is_boilerplate(b)]
-    real_edits = [b for b in real_edits if not is_boilerplate(b)]
-    return Substance(tuple(kept_added), tuple(kept_removed), tuple(real_edits), noise_count)
+def text_key(text: str) -> str:
+    """What identifies a text across versions: its words without dates and counters."""
+    if has_money(text) or _QUANTITY.search(text):
+        return normalise(text)
+    return normalise(_VOLATILE.sub(" ", text))
+
+
+def substance(change: Change, *, is_boilerplate: Callable[[BlockChange], bool] = lambda b: False) -> Substance:
+    """Net out moved blocks (the same text removed here, added there) and noise-only edits."""
+    blocks = [b for b in change.blocks if not is_boilerplate(b)]
+    old_side = Counter(text_key(b.before) for b in blocks if b.before and b.op is not BlockOp.ADDED)
+    new_side = Counter(text_key(b.after) for b in blocks if b.after and b.op is not BlockOp.REMOVED)
+    old_budget, new_budget = old_side & new_side, old_side & new_side
+    old_budget[""] = new_budget[""] = 10**9  # a block that is only a date or a counter says nothing
+
+    def moved_from(text: str) -> bool:  # this old text still exists in the new version
+        key = text_key(text)
+        if old_budget[key] > 0:
+            old_budget[key] -= 1
+            return True
+        return False
+
+    def moved_to(text: str) -> bool:  # this new text already existed in the old version
+        key = text_key(text)
+        if new_budget[key] > 0:
+            new_budget[key] -= 1
+            return True
+        return False
+
+    added: list[BlockChange] = []
+    removed: list[BlockChange] = []
+    edited: list[BlockChange] = []
+    for block in blocks:
+        if block.op is BlockOp.ADDED and block.after:
+            if not moved_to(block.after):
+                added.append(block)
+        elif block.op is BlockOp.REMOVED and block.before:
+            if not moved_from(block.before):
+                removed.append(block)
+        elif block.op is BlockOp.MODIFIED and not _is_noise_edit(block):
+            gone, came = moved_from(block.before or ""), moved_to(block.after or "")
+            if gone and not came:
+                added.append(BlockChange(BlockOp.ADDED, block.kind, block.path, None, block.after))
+            elif came and not gone:
+                removed.append(BlockChange(BlockOp.REMOVED, block.kind, block.path, block.before, None))
+            elif not gone and not came:
+                edited.append(block)
+    # the same words re-wrapped or re-marked-up into different blocks
+    old_words = Counter(text_key(" ".join(b.before or "" for b in removed + edited)).split())
+    new_words = Counter(text_key(" ".join(b.after or "" for b in added + edited)).split())
+    if (added or removed) and old_words == new_words:
+        added, removed, edited = [], [], []  # words within one block reordered are still an edit
+    noise = len(change.blocks) - len(added) - len(removed) - len(edited)
+    return Substance(tuple(added), tuple(removed), tuple(edited), noise)
 
 
 def headline_edit(sub: Substance) -> BlockChange | None:

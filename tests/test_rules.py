@@ -61,9 +61,7 @@ def test_rules_case(case: dict) -> None:
     change = build_change(case)
     grade = classify_by_rules(change, company=case.get("company", ""))
     expect = case["expect"]
-    assert (grade.severity.label, grade.category.value) == (expect["severity"], expect["category"]), (
-        grade.summary
-    )
+    assert (grade.severity.label, grade.category.value) == (expect["severity"], expect["category"]), grade.summary
     assert grade.source == "rules"
     assert 0.0 < grade.confidence <= 1.0
     assert grade.summary.startswith("Rival Co (")
@@ -128,9 +126,7 @@ def test_rules_classifier_grades_through_the_protocol() -> None:
     case = next(c for c in CASES if c["name"] == "launch-aimed-at-our-buyers-is-critical")
     classifier = RulesClassifier.from_config(ClassifierConfig(provider="rules"))
     assert isinstance(classifier, classifiers.Classifier)
-    grade = asyncio.run(
-        classifier.classify(build_change(case), context=ClassifyContext(company=case["company"]))
-    )
+    grade = asyncio.run(classifier.classify(build_change(case), context=ClassifyContext(company=case["company"])))
     assert grade.severity is Severity.CRITICAL and grade.source == "rules"
     plain = asyncio.run(classifier.classify(build_change(case), context=ClassifyContext()))
     assert plain.severity is Severity.HIGH
