@@ -19,6 +19,7 @@ import html
 import json
 import random
 import re
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -116,6 +117,7 @@ class DemoSite:
         self._lock = threading.Lock()
         self._version = 1
         self._hits: dict[str, int] = {}
+        self._connections: set[socket.socket] = set()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -172,7 +174,10 @@ class DemoSite:
 
     def start(self) -> DemoSite:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="demo-site", daemon=True)
+            # a short poll interval keeps stop() quick: shutdown() waits for the next poll
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="demo-site", daemon=True
+            )
             self._thread.start()
         return self
 
@@ -182,6 +187,14 @@ class DemoSite:
             self._thread.join(timeout=5)
             self._thread = None
         self._server.server_close()
+        # keep-alive connections outlive the listening socket; end them so clients see the site go
+        with self._lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # the client already closed it
 
     def __enter__(self) -> DemoSite:
         return self.start()
@@ -195,6 +208,18 @@ class DemoSite:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "NorthwindDemo/1.0"
+            # headers and body leave in separate writes; with Nagle on, each response waits ~40 ms
+            disable_nagle_algorithm = True
+
+            def setup(self) -> None:
+                super().setup()
+                with site._lock:
+                    site._connections.add(self.connection)
+
+            def finish(self) -> None:
+                with site._lock:
+                    site._connections.discard(self.connection)
+                super().finish()
 
             def log_message(self, *args: object) -> None:
                 pass  # the demo prints its own story; request lines would drown it
