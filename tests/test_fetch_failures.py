@@ -67,15 +67,9 @@ def test_retry_after_forms() -> None:
     now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
     assert retry_after_seconds({"Retry-After": "7"}) == 7.0
     assert (
-        retry_after_seconds(
-            {"retry-after": format_datetime(now + timedelta(seconds=30), usegmt=True)}, now=now
-        )
-        == 30.0
+        retry_after_seconds({"retry-after": format_datetime(now + timedelta(seconds=30), usegmt=True)}, now=now) == 30.0
     )
-    assert (
-        retry_after_seconds({"Retry-After": format_datetime(now - timedelta(hours=1), usegmt=True)}, now=now)
-        == 0.0
-    )
+    assert retry_after_seconds({"Retry-After": format_datetime(now - timedelta(hours=1), usegmt=True)}, now=now) == 0.0
     assert retry_after_seconds({"Retry-After": "soon"}) is None
     assert retry_after_seconds({}) is None
 
@@ -97,9 +91,7 @@ def test_retry_delay_caps_retry_after_and_backs_off_exponentially() -> None:
         ("<p>Préférences</p>".encode("iso-8859-1"), "text/html; charset=ISO-8859-1", "iso8859-1"),
         ('<meta charset="windows-1252"><p>Préférences</p>'.encode("cp1252"), "text/html", "cp1252"),
         (
-            '<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>Цены</p>'.encode(
-                "koi8-r"
-            ),
+            '<meta http-equiv="Content-Type" content="text/html; charset=koi8-r"><p>Цены</p>'.encode("koi8-r"),
             "text/html",
             "koi8-r",
         ),

@@ -16,7 +16,13 @@ from email.utils import parsedate_to_datetime
 from monitor.records import FetchError, FetchErrorKind
 
 _TRANSIENT_KINDS = frozenset(
-    {FetchErrorKind.TIMEOUT, FetchErrorKind.CONNECT, FetchErrorKind.RATE_LIMITED, FetchErrorKind.TRUNCATED}
+    {
+        FetchErrorKind.TIMEOUT,
+        FetchErrorKind.CONNECT,
+        FetchErrorKind.RATE_LIMITED,
+        FetchErrorKind.TRUNCATED,
+        FetchErrorKind.BROWSER,  # a crashed renderer or browser; the next attempt relaunches
+    }
 )
 _TRANSIENT_STATUSES = frozenset({408, 425, 500, 502, 503, 504})
 
