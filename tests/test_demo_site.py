@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -142,3 +143,17 @@ def test_listens_on_loopback_on_an_ephemeral_port_and_stops(client: httpx.Client
         assert client.get(url).status_code == 200
     with pytest.raises(httpx.ConnectError):
         client.get(url)
+
+
+def test_every_demo_data_file_is_in_the_package_data() -> None:
+    # a file missing from package-data exists in the repo but not in an installed rivalwatch
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text("utf-8"))
+    package = SITE_DIR.parent.parent  # monitor/
+    packaged = {
+        path
+        for pattern in pyproject["tool"]["setuptools"]["package-data"]["monitor"]
+        for path in package.glob(pattern)
+        if path.is_file()
+    }
+    data_files = {path for path in SITE_DIR.parent.rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")}
+    assert data_files - packaged == set()
