@@ -27,6 +27,7 @@ class Reply:
     completion_tokens: int = 20
     finish_reason: str = "stop"
     hang: bool = False  # never answer (until the server closes): a timeout
+    raw: bytes | None = None  # a body sent as it is, instead of an API answer (a proxy's page)
 
 
 def grade_reply(**fields: Any) -> Reply:
@@ -84,13 +85,15 @@ class OpenAICompatibleServer:
                 if reply.hang:
                     server._closing.wait()
                     return
-                self._send(reply.status, server._payload(reply, body), reply.headers)
+                if reply.raw is not None:
+                    self._send(reply.status, reply.raw, {"Content-Type": "text/html", **reply.headers})
+                else:
+                    data = json.dumps(server._payload(reply, body)).encode()
+                    self._send(reply.status, data, {"Content-Type": "application/json", **reply.headers})
 
-            def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
-                data = json.dumps(payload).encode()
+            def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
                 try:
                     self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
                     for key, value in headers.items():
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(data)))

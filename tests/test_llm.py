@@ -426,3 +426,30 @@ def test_registry_entry() -> None:
 )
 def test_retry_after_parsing(headers: dict, seconds: float | None) -> None:
     assert retry_after_seconds(headers, now=NOW.timestamp()) == seconds
+
+
+def test_concurrent_grading_cannot_overshoot_the_cap_together(server: OpenAICompatibleServer, api_key: str) -> None:
+    """Each call reserves its worst case ($0.50 here) until recorded; two do not fit in $0.80."""
+    prices = {TRIAGE: {"input_per_1m": 0.0, "output_per_1m": 1000.0}, DRAFT: {"input_per_1m": 0, "output_per_1m": 0}}
+    cfg = config(server, prices=prices, max_output_tokens=500, budget={"daily_usd": 0.8, "monthly_usd": 10})
+    server.answer(grade_reply(), grade_reply())
+
+    async def together(classifier: LLMClassifier) -> list:
+        return await asyncio.gather(
+            classifier.classify(feature_change("One."), context=ClassifyContext()),
+            classifier.classify(feature_change("Two."), context=ClassifyContext()),
+            return_exceptions=True,
+        )
+
+    first, second = run(cfg, together)
+    assert first.source == f"llm:{TRIAGE}"
+    assert isinstance(second, BudgetExceeded)
+    assert len(server.requests) == 1
+
+
+def test_an_unreadable_answer_is_reported_not_retried(server: OpenAICompatibleServer, api_key: str) -> None:
+    server.answer(Reply(raw=b"<html><body>Proxy login required</body></html>"))
+    ledger = InMemorySpendLedger()
+    with pytest.raises(LLMUnavailable):
+        run(config(server), classify(feature_change()), ledger=ledger)
+    assert len(server.requests) == 1 and not ledger.calls[0].ok
