@@ -17,7 +17,7 @@ from pathlib import Path
 
 from monitor.records import CardProposal, ClassifiedChange, Digest, Severity
 from responders.alerts import clip, describe_block, describe_grade, model_did_not_run
-from responders.escape import code_fence, code_span, markdown_inline, plain_line
+from responders.escape import code_fence, code_span, markdown_inline, markdown_url, plain_line
 from responders.health import HealthRow, PageHealth
 
 __all__ = ["PageHealth", "build_digest", "write_digest", "digest_filename"]
@@ -29,13 +29,6 @@ SHOWN = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
 
 def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M %Z}".rstrip() if moment else "never"
-
-
-def _link(url: str) -> str:
-    # config URLs are ops' own, but a stray space or bracket would still end an autolink
-    if any(ch in url for ch in " <>|\n\t") or not url.startswith(("http://", "https://")):
-        return markdown_inline(url)
-    return f"<{url}>"
 
 
 def _competitor_order(items: list[ClassifiedChange]) -> tuple[int, int]:
@@ -143,7 +136,7 @@ def _change_entry(cc: ClassifiedChange) -> list[str]:
     lines.append(f"- **Grade:** {c.severity.label} · {c.category} · {markdown_inline(grade)}")
     if model_did_not_run(c):
         lines.append("- **Note:** the model did not grade this change; treat the severity as provisional.")
-    lines.append(f"- **Page:** {change.page_kind} page, {_link(change.url)}")
+    lines.append(f"- **Page:** {change.page_kind} page, {markdown_url(change.url)}")
     lines.append(f"- **Detected:** {_when(change.detected_at)} (change #{cc.id})")
     facts = list(c.facts) or [f.describe() for f in change.facts]
     if facts:
@@ -202,7 +195,7 @@ def _health_section(failing: Sequence[HealthRow]) -> list[str]:
     for h in sorted(failing, key=lambda h: (-h.error_streak, h.competitor, h.url)):
         error = markdown_inline(clip(h.last_error or "unknown", 160))
         lines.append(
-            f"| {markdown_inline(h.competitor)} | {_link(h.url)} | {h.error_streak} | {error} "
+            f"| {markdown_inline(h.competitor)} | {markdown_url(h.url)} | {h.error_streak} | {error} "
             f"| {_when(h.last_success_at)} |"
         )
     return lines + [""]

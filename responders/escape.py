@@ -92,3 +92,10 @@ def code_span(text: str) -> str:
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
+def markdown_url(url: str) -> str:
+    """A page URL as a Markdown autolink, or as escaped text if it could end the autolink early."""
+    if any(ch in url for ch in " <>|\n\t`") or not url.startswith(("http://", "https://")):
+        return markdown_inline(url)
+    return f"<{url}>"
