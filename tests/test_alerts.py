@@ -139,13 +139,9 @@ def test_file_failure_is_a_delivery_error(tmp_path: Path) -> None:
 
 
 def test_file_from_config_resolves_against_the_output_folder(tmp_path: Path) -> None:
-    relative = FileResponder.from_config(
-        FileAlertsConfig(path="a/alerts.md", format="markdown"), base_dir=tmp_path
-    )
+    relative = FileResponder.from_config(FileAlertsConfig(path="a/alerts.md", format="markdown"), base_dir=tmp_path)
     assert relative.path == tmp_path / "a" / "alerts.md" and relative.format == "markdown"
-    absolute = FileResponder.from_config(
-        FileAlertsConfig(path=str(tmp_path / "x.jsonl")), base_dir=Path("/nowhere")
-    )
+    absolute = FileResponder.from_config(FileAlertsConfig(path=str(tmp_path / "x.jsonl")), base_dir=Path("/nowhere"))
     assert absolute.path == tmp_path / "x.jsonl"
 
 
@@ -160,3 +156,18 @@ def test_registry_entries_have_key_and_docstring(key: str) -> None:
     assert cls.key == key
     assert cls.__doc__ and cls.__doc__.strip() and "\n" not in cls.__doc__.strip()
     assert callable(getattr(cls, "from_config", None)) and asyncio.iscoroutinefunction(cls.deliver)
+
+
+def test_responders_import_only_records_errors_and_config_from_monitor() -> None:
+    import ast
+
+    allowed = {"monitor.records", "monitor.errors", "monitor.config"}
+    for path in sorted((Path(__file__).parent.parent / "responders").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                if name == "monitor" or name.startswith("monitor."):
+                    assert name in allowed, f"{path.name} imports {name}"
