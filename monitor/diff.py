@@ -71,7 +71,9 @@ def diff_blocks(old: tuple[Block, ...], new: tuple[Block, ...]) -> tuple[BlockCh
     if not gone and not came:
         return ()
     removed, added = _ordered_ops(old, old_keys, new, new_keys, gone, came)
-    removed, added = _cancel_renamed_sections(removed, added)
+    removed, added = _cancel_restructured(removed, added, old, new)
+    if _rechunked(removed, added):
+        return ()
     return _pair(removed, added, old, new)
 
 
@@ -112,37 +114,48 @@ def _ordered_ops(
     return removed, added
 
 
-def _cancel_renamed_sections(
-    removed: list[tuple[int, Block]], added: list[tuple[int, Block]]
+def _cancel_restructured(
+    removed: list[tuple[int, Block]],
+    added: list[tuple[int, Block]],
+    old: tuple[Block, ...],
+    new: tuple[Block, ...],
 ) -> tuple[list[tuple[int, Block]], list[tuple[int, Block]]]:
-    """A block that only appears to change because its section heading was renamed did not change."""
-    renamed = {comparison_key(b.text) for _, b in (*removed, *added) if b.kind is BlockKind.HEADING}
-    if not renamed:
-        return removed, added
+    """Same text under a different heading path is no change unless it moved between two sections
+    that exist in both versions (a feature moved from one plan's card to another's)."""
+    old_sections = {comparison_key(b.text) for b in old if b.kind is BlockKind.HEADING}
+    new_sections = {comparison_key(b.text) for b in new if b.kind is BlockKind.HEADING}
+    waiting: dict[str, list[int]] = {}
+    for m, (_, block) in enumerate(removed):
+        waiting.setdefault(comparison_key(block.text), []).append(m)
+    dropped_removed: set[int] = set()
+    dropped_added: set[int] = set()
+    for n, (_, block) in enumerate(added):
+        candidates = waiting.get(comparison_key(block.text))
+        if not candidates:
+            continue
+        m = candidates.pop(0)
+        was, now = removed[m][1], block
+        was_section = comparison_key(was.path[-1]) if was.path else ""
+        now_section = comparison_key(now.path[-1]) if now.path else ""
+        moved = was_section != now_section and was_section in new_sections and now_section in old_sections
+        if not moved:
+            dropped_removed.add(m)
+            dropped_added.add(n)
+    return (
+        [r for m, r in enumerate(removed) if m not in dropped_removed],
+        [a for n, a in enumerate(added) if n not in dropped_added],
+    )
 
-    def loose(block: Block) -> Key:
-        path, text = block_key(block)
-        return tuple(p for p in path if p not in renamed), text
 
-    left = Counter(loose(b) for _, b in removed)
-    right = Counter(loose(b) for _, b in added)
-    both = left & right
-    if not both:
-        return removed, added
-    keep_left, keep_right = Counter(both), Counter(both)
-    out_removed = []
-    for i, b in removed:
-        if keep_left[loose(b)] > 0:
-            keep_left[loose(b)] -= 1
-        else:
-            out_removed.append((i, b))
-    out_added = []
-    for j, b in added:
-        if keep_right[loose(b)] > 0:
-            keep_right[loose(b)] -= 1
-        else:
-            out_added.append((j, b))
-    return out_removed, out_added
+def _rechunked(removed: list[tuple[int, Block]], added: list[tuple[int, Block]]) -> bool:
+    """The same words cut into different blocks (markup rebuilt, tags moved into a title line)."""
+    if not removed or not added:
+        return False
+    before = " ".join(comparison_key(b.text) for _, b in removed).split()
+    after = " ".join(comparison_key(b.text) for _, b in added).split()
+    if before == after:
+        return True
+    return len(removed) != len(added) and Counter(before) == Counter(after)
 
 
 def _similarity(a: str, b: str) -> float:
@@ -168,7 +181,10 @@ def _pair(
         for m, (_, before) in enumerate(removed):
             if m in taken or (not wide and before.path != after.path):
                 continue
-            score = _similarity(comparison_key(before.text), after_key)
+            before_key = comparison_key(before.text)
+            if before_key == after_key:
+                continue  # a block that moved between sections is removed here and added there
+            score = _similarity(before_key, after_key)
             score += 0.1 if before.path == after.path else 0.0
             score += 0.05 if before.kind is after.kind else 0.0
             if score > best_score:

@@ -51,7 +51,8 @@ _SCOPES = frozenset("section article aside nav li header footer".split())
 # page chrome that changes between fetches and says nothing about the competitor
 _NOISE_CONTAINER = re.compile(
     r"(?:^|[\s_-])(?:cookie\w*|consent\w*|gdpr|cc-banner|cmp|promo(?:bar|-bar)?|top-?bar|announce\w*"
-    r"|rotat\w*|carousel|marquee|ticker|chat-?widget|livechat|intercom|drift|dismissible)(?:$|[\s_-])",
+    r"|rotat\w*|carousel|marquee|ticker|chat-?widget|livechat|intercom|drift|dismissible"
+    r"|popular\w*|trending|most-?read|related-?posts|recommended)(?:$|[\s_-])",
     re.IGNORECASE,
 )
 _PANEL = re.compile(r"(?:^|[\s_-])(?:tab\w*|accordion\w*|collapse\w*|panel\w*|faq\w*|answer\w*)", re.I)
@@ -61,8 +62,14 @@ _CTA_CLASS = re.compile(r"(?:^|[\s_-])(?:btn|button|cta)(?:$|[\s_-])", re.IGNORE
 _INLINE_TESTIMONIAL = re.compile(r'^\s*["“„«‘].{8,}["”“»’]\s*[—–―-]\s*\S')
 # inline elements that sites style as separate lines: their text must not run together
 _SPACED_INLINE = frozenset("small span time cite label output data".split())
+_VOLATILE_SECTION = re.compile(
+    r"^(?:popular|trending|most (?:read|popular|viewed)|top (?:posts|stories|articles)|recommended"
+    r"|related (?:posts|articles|stories)|you might also like|beliebt|meistgelesen|populaire)\b",
+    re.IGNORECASE,
+)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
-_RECORD_MAX_CHARS = 300
+_RECORD_MAX_CHARS = 240
+_RECORD_MAX_FIELD = 80
 
 
 def extract_page(html: str, watch: Watch) -> Page:
@@ -96,8 +103,8 @@ def content_hash(blocks: tuple[Block, ...], facts: tuple[Fact, ...]) -> str:
     for path, key in keys:
         digest.update(("\x1f".join(path) + "\x1e" + key + "\n").encode())
     digest.update(b"\x00facts\n")
-    for fact in sorted(facts, key=lambda f: (f.kind, f.subject, f.attribute, f.value)):
-        digest.update(f"{fact.kind}\x1f{fact.subject}\x1f{fact.attribute}\x1f{fact.value}\n".encode())
+    for line in sorted("\x1f".join((f.kind, *map(comparison_key, (f.subject, f.attribute, f.value)))) for f in facts):
+        digest.update(line.encode() + b"\n")
     return digest.hexdigest()
 
 
@@ -228,7 +235,10 @@ class _Walker:
         kind = kind or self.kind
         if _INLINE_TESTIMONIAL.match(text) and kind in (BlockKind.QUOTE, BlockKind.PARAGRAPH):
             return None
-        block = Block(kind=kind, text=text, path=tuple(h for _, h in self.headings), group=self.group)
+        path = tuple(h for _, h in self.headings)
+        block = Block(kind=kind, text=text, path=path, group=self.group)
+        if any(_VOLATILE_SECTION.search(h) for h in (*path, text if kind is BlockKind.HEADING else "")):
+            return block  # "Popular this month" lists whatever is read most: heads the path, not the page
         self.blocks.append(block)
         return block
 
@@ -321,8 +331,8 @@ class _Walker:
         if len(parts) < 2 or len(parts) > 6 or any(b.kind is BlockKind.HEADING for b in parts):
             return
         text = " · ".join(b.text for b in parts)
-        if len(text) > _RECORD_MAX_CHARS:
-            return
+        if len(text) > _RECORD_MAX_CHARS or any(len(b.text) > _RECORD_MAX_FIELD for b in parts):
+            return  # prose (an FAQ answer, a card's copy) keeps its own blocks
         kind = BlockKind.LIST_ITEM if item.tag == "li" else parts[0].kind
         del self.blocks[start:]
         self.blocks.append(Block(kind=kind, text=text, path=parts[0].path, group=self.group))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from monitor.normalize import comparison_key, find_dates, normalize_dates, normalize_numbers
+from monitor.normalize import comparison_key, find_dates, normalize_dates, normalize_numbers, readable, strip_noise
 from monitor.records import Block, BlockKind, Fact, FactChange, PageKind
 
 _AMOUNT = re.compile(r"(?:[$€£¥]\s?\d[\d,.']*(?:\s?[kKmM]\b)?|\d[\d,.']*\s?(?:€|\$|£|EUR\b|USD\b|GBP\b))")
@@ -24,20 +24,21 @@ _ANNUAL = re.compile(r"year|annual|/\s?yr\b|jahr|jährlich|\ban\b|annuel", re.I)
 _PRICE_ROW = re.compile(r"price|preis|prix|cost|kosten|tarif", re.I)
 _YES = re.compile(r"^(?:✓|✔|✅|yes|included|ja|oui|inklusive|inclus)$", re.I)
 _NO = re.compile(r"^(?:—|–|-|✗|✕|×|no|nein|non|not included|)$", re.I)
+# role words as job titles write them (capitalised): "lead to conversion" is not a job
 _ROLE = re.compile(
-    r"\b(?:engineer|developer|manager|designer|executive|representative|lead|director|head|analyst|"
-    r"scientist|specialist|architect|counsel|recruiter|marketer|writer|partner|consultant|coordinator|"
-    r"administrator|officer|vp|intern|ae|sdr|bdr|csm|strategist|advocate|researcher|editor|accountant|"
-    r"controller|entwickler\w*|ingenieur\w*|berater\w*|leiter\w*|développeu\w*|responsable|chef)\b",
-    re.I,
+    r"\b(?:Engineer|Developer|Manager|Designer|Executive|Representative|Lead|Director|Head|Analyst|"
+    r"Scientist|Specialist|Architect|Counsel|Recruiter|Marketer|Writer|Partner|Consultant|Coordinator|"
+    r"Administrator|Officer|VP|Intern|AE|SDR|BDR|CSM|Strategist|Advocate|Researcher|Editor|Accountant|"
+    r"Controller|Entwickler\w*|Ingenieur\w*|Berater\w*|Leiter\w*|Développeu\w*|Responsable|Chef)\b"
 )
-_DEPARTMENTS = re.compile(
-    r"^(?:engineering|sales|marketing|product|design|customer success|customer experience|support|"
-    r"operations|ops|finance|people|hr|legal|data|security|g&a|recruiting|partnerships|it|"
-    r"revenue|growth|research|success|solutions|professional services|business development)$",
-    re.I,
+_EMPLOYMENT_ANYWHERE = re.compile(
+    r"\b(?:full[- ]time|part[- ]time|contract|internship|temporary|permanent|vollzeit|teilzeit)\b", re.I
 )
-_EMPLOYMENT = re.compile(r"^(?:full[- ]time|part[- ]time|contract|internship|temporary|permanent|vollzeit)$", re.I)
+_DEPARTMENT_IN_TEXT = re.compile(
+    r"\b(?:Engineering|Sales|Marketing|Product|Design|Customer Success|Customer Experience|Support|"
+    r"Operations|Finance|People|Legal|Data|Security|G&A|Recruiting|Partnerships|IT|Revenue|Growth|"
+    r"Research|Solutions|Professional Services|Business Development|Healthcare|Warehouse)\b"
+)
 _SEGMENT = re.compile(r"\s+[·|•]\s+|\s+[—–]\s+")
 
 
@@ -165,29 +166,35 @@ def _job_facts(blocks: tuple[Block, ...]) -> list[Fact]:
             continue
         if len(block.text.split()) > 24:
             continue
-        segments = [s.strip() for s in _SEGMENT.split(block.text) if s.strip()]
-        segments = [s.partition(": ")[2] if ": " in s and block.kind is BlockKind.TABLE_ROW else s for s in segments]
-        title = segments[0] if segments else ""
-        if not _ROLE.search(title) or len(title.split()) > 10:
-            continue
-        team = ""
-        words = title.rsplit(" ", 2)
-        for cut in (2, 1):  # "Senior Engineer, Ingestion Engineering": the team ran into the title
-            tail = " ".join(words[-cut:]) if len(words) > cut else ""
-            if tail and _DEPARTMENTS.match(tail):
-                team, title = tail, title[: -len(tail)].strip()
-                break
-        places = []
-        for segment in segments[1:]:
-            if not team and _DEPARTMENTS.match(segment):
-                team = segment
-            elif not _EMPLOYMENT.match(segment) and not _ROLE.search(segment):
-                places.append(segment)
-        if not team and block.path:
-            team = block.path[-1] if len(block.path[-1].split()) <= 3 else ""
-        where = " · ".join(x for x in (team, ", ".join(places)) if x)
-        facts.append(Fact("job", title, where, "open"))
+        job = _parse_job(block)
+        if job is not None:
+            facts.append(Fact("job", job[0], job[1], "open"))
     return facts
+
+
+def _parse_job(block: Block) -> tuple[str, str] | None:
+    """(title, "team · location") of a job row, whatever separators (or none) the board uses."""
+    text = block.text
+    if block.kind is BlockKind.TABLE_ROW:  # "Title | Team: Sales | Location: Berlin"
+        head, pairs = _split_row(text)
+        text = " · ".join([head, *(v for _, v in pairs)])
+    text = _EMPLOYMENT_ANYWHERE.sub(" ", text)
+    segments = [s.strip(" ,") for s in _SEGMENT.split(text) if s.strip(" ,")]
+    if not segments or not _ROLE.search(segments[0]):
+        return None
+    flat = " ".join(segments)
+    team, title, rest = "", segments[0], " · ".join(segments[1:])
+    for match in reversed(list(_DEPARTMENT_IN_TEXT.finditer(flat))):
+        before = flat[: match.start()].strip(" ,")
+        if before and _ROLE.search(before) and len(before.split()) <= 10:
+            team, title, rest = match.group(0), before, flat[match.end() :].strip(" ,·")
+            break
+    if len(title.split()) > 10:
+        return None
+    if not team and block.path and len(block.path[-1].split()) <= 3:
+        team = block.path[-1]
+    where = " · ".join(x for x in (team, rest) if x)
+    return title, where
 
 
 # --- dated entries ------------------------------------------------------------------------------
@@ -195,23 +202,32 @@ def _job_facts(blocks: tuple[Block, ...]) -> list[Fact]:
 
 def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     facts = []
+    used: set[int] = set()  # date lines already read as the date of a heading
     for i, block in enumerate(blocks):
-        dates = find_dates(block.text)
-        if block.kind is BlockKind.HEADING:
-            if dates:
-                facts.append(Fact("entry", block.text, "date", dates[0]))
+        if block.kind is not BlockKind.HEADING:
+            continue
+        dates = find_dates(strip_noise(block.text))  # the date of "now" in a timestamp is no entry
+        if dates:
+            facts.append(Fact("entry", readable(strip_noise(block.text)), "date", dates[0]))
+            continue
+        for k in (i - 1, i + 1, i + 2):
+            if not 0 <= k < len(blocks) or blocks[k].kind is BlockKind.HEADING:
                 continue
-            near = [b for b in blocks[max(0, i - 1) : i] + blocks[i + 1 : i + 3] if b.kind is not BlockKind.HEADING]
-            for other in near:
-                other_dates = find_dates(other.text)
-                if other_dates and len(other.text.split()) <= 8:
-                    facts.append(Fact("entry", block.text, "date", other_dates[0]))
-                    break
-        elif len(dates) == 1 and len(block.text.split()) <= 30:
-            title = _SEGMENT.sub(" ", normalize_dates(block.text))
-            title = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", "", title).strip(" ·|—–-:,")
-            if len(title.split()) >= 2:
-                facts.append(Fact("entry", title, "date", dates[0]))
+            other_dates = find_dates(strip_noise(blocks[k].text))
+            if other_dates and len(blocks[k].text.split()) <= 8:
+                facts.append(Fact("entry", block.text, "date", other_dates[0]))
+                used.add(k)
+                break
+    for i, block in enumerate(blocks):
+        if block.kind is BlockKind.HEADING or i in used or len(block.text.split()) > 30:
+            continue
+        dates = find_dates(strip_noise(block.text))
+        if len(dates) != 1:
+            continue
+        title = _SEGMENT.sub(" ", normalize_dates(strip_noise(block.text)))
+        title = readable(re.sub(r"\b\d{4}-\d{2}-\d{2}\b", "", title).strip(" ·|—–-:,"))
+        if len(title.split()) >= 2:
+            facts.append(Fact("entry", title, "date", dates[0]))
     return facts
 
 
@@ -220,8 +236,8 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
 
 def diff_facts(before: tuple[Fact, ...], after: tuple[Fact, ...]) -> tuple[FactChange, ...]:
     """What changed between two fact sets, with aggregate lines for hiring pushes."""
-    old = {f.key: f for f in before}
-    new = {f.key: f for f in after}
+    old = {_fact_key(f): f for f in before}
+    new = {_fact_key(f): f for f in after}
     changes: list[FactChange] = []
     for key, fact in new.items():
         was = old.get(key)
@@ -235,6 +251,10 @@ def diff_facts(before: tuple[Fact, ...], after: tuple[Fact, ...]) -> tuple[FactC
     return tuple(changes) + _job_summaries(changes)
 
 
+def _fact_key(fact: Fact) -> tuple[str, str, str]:
+    return fact.kind, comparison_key(fact.subject), comparison_key(fact.attribute)
+
+
 def _job_summaries(changes: list[FactChange]) -> tuple[FactChange, ...]:
     """ "+6 jobs in Sales, EMEA": a hiring push is one line, besides the roles themselves."""
     out = []
@@ -243,7 +263,7 @@ def _job_summaries(changes: list[FactChange]) -> tuple[FactChange, ...]:
         for c in changes:
             if c.kind == "job" and (c.before is None if side == "added" else c.after is None):
                 team, _, place = c.attribute.partition(" · ")
-                if team and not place and not _DEPARTMENTS.match(team):
+                if team and not place and not _DEPARTMENT_IN_TEXT.fullmatch(team):
                     team, place = "", team
                 by_team.setdefault(team, []).append(place)
         for team, places in by_team.items():

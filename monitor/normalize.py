@@ -74,11 +74,11 @@ _WINDOW = (
     r"|diese\s+Woche|heute|gerade|cette\s+semaine|aujourd'hui|en\s+ce\s+moment)"
 )
 _COUNTER = re.compile(
-    r"(?<![\w.,])\d[\d.,']*\s*[kKmM]?\+?(?=(?:\s+[^\s\d]+){0,6}?\s+" + _WINDOW + r"\b)",
+    r"(?<![\w.,])\d[\d.,']*(?:\s?[kKmM](?![A-Za-z]))?\+?(?=(?:\s+[^\s\d]+){0,6}?\s+" + _WINDOW + r"\b)",
     re.IGNORECASE,
 )
 _SOCIAL = re.compile(
-    r"(?<![\w.,])\d[\d.,']*\s*[kKmM]?\+?(?=\s*(?:shares?|likes?|views?|comments?|reads?|reposts?|retweets?"
+    r"(?<![\w.,])\d[\d.,']*(?:\s?[kKmM](?![A-Za-z]))?\+?(?=\s*(?:shares?|likes?|views?|comments?|reads?|reposts?|retweets?"
     r"|reactions?|claps?|upvotes?|followers?|viewers?|watching|people\s+(?:are\s+)?(?:viewing|watching)"
     r"|visitors?\s+(?:are\s+)?(?:viewing|online)|are\s+viewing|viewing\s+now)\b)",
     re.IGNORECASE,
@@ -181,6 +181,33 @@ def find_dates(text: str) -> list[str]:
     return [m.group(0) for m in _DATE_ISO.finditer(normalize_dates(text))]
 
 
+_US_STATES = dict(
+    pair.replace("_", " ").split("=")
+    for pair in (
+        "AL=Alabama AK=Alaska AZ=Arizona AR=Arkansas CA=California CO=Colorado CT=Connecticut DE=Delaware "
+        "FL=Florida GA=Georgia HI=Hawaii ID=Idaho IL=Illinois IN=Indiana IA=Iowa KS=Kansas KY=Kentucky "
+        "LA=Louisiana ME=Maine MD=Maryland MA=Massachusetts MI=Michigan MN=Minnesota MS=Mississippi "
+        "MO=Missouri MT=Montana NE=Nebraska NV=Nevada NH=New_Hampshire NJ=New_Jersey NM=New_Mexico "
+        "NY=New_York NC=North_Carolina ND=North_Dakota OH=Ohio OK=Oklahoma OR=Oregon PA=Pennsylvania "
+        "RI=Rhode_Island SC=South_Carolina SD=South_Dakota TN=Tennessee TX=Texas UT=Utah VT=Vermont "
+        "VA=Virginia WA=Washington WV=West_Virginia WI=Wisconsin WY=Wyoming DC=District_of_Columbia"
+    ).split()
+)
+_STATE_ABBR = re.compile(r"(?<=[a-z]), (" + "|".join(_US_STATES) + r")\b(?![-'])")
+_COUNTRY_ABBR = re.compile(r"(?<=[a-z]), (UK|U\.K\.|GB|USA|U\.S\.A?\.?|US)\b(?![-'])")
+_COUNTRY_NAMES = {"UK": "United Kingdom", "U.K.": "United Kingdom", "GB": "United Kingdom"}
+_STATE_THEN_COUNTRY = re.compile(r"(" + "|".join(_US_STATES.values()) + r"), United States\b")
+
+
+def normalize_places(text: str) -> str:
+    """ "Boston, MA" = "Boston, Massachusetts, United States"; "London, UK" = "London, United Kingdom"."""
+    if ", " not in text:
+        return text
+    text = _STATE_ABBR.sub(lambda m: ", " + _US_STATES[m[1]], text)
+    text = _COUNTRY_ABBR.sub(lambda m: ", " + _COUNTRY_NAMES.get(m[1], "United States"), text)
+    return _STATE_THEN_COUNTRY.sub(r"\1", text)
+
+
 _THOUSANDS = re.compile(r"(?<=\d)[,\u202f'](?=\d{3}(?!\d))")
 _DOT_THOUSANDS = re.compile(r"(?<=\d)\.(?=\d{3}(?:[^\d.,]|$))")  # 10.000 € (German)
 _ZERO_CENTS = re.compile(r"(?<=\d)[.,]00?(?!\d)")
@@ -220,6 +247,7 @@ def comparison_key(text: str) -> str:
     """The normalised form two blocks are compared and hashed by; empty when it is all noise."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = strip_noise(text)
+    text = normalize_places(text)
     text = normalize_dates(text)
     text = normalize_numbers(text)
     # punctuation that only separates words carries no meaning for comparison: "London, UK" =
