@@ -51,6 +51,8 @@ def demo_config_text(base_url: str, out_dir: Path) -> str:
         "  retries: 0",
         "  per_host: 4",
         "  per_host_delay: 0  # our own loopback site: no need to be gentle",
+        "detect:",
+        "  confirm_delay: 0.3  # the site is local: confirm a change almost at once",
         "classifier:",
         "  provider: rules",
         "responders:",
