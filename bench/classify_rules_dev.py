@@ -115,12 +115,16 @@ def main() -> None:
             crit_hit += severity is Severity.CRITICAL
         wrong = severity != want or category.value != label["category"]
         if args.misses and wrong:
-            print(f"- {label['page']} {label['from']}->{label['to']}: want {want.label}/{label['category']}, "
-                  f"got {severity.label}/{category.value}\n    {summary[:220]}\n    label: {label['facts'][:1]}")
+            print(
+                f"- {label['page']} {label['from']}->{label['to']}: want {want.label}/{label['category']}, "
+                f"got {severity.label}/{category.value}\n    {summary[:220]}\n    label: {label['facts'][:1]}"
+            )
             if args.blocks and change is not None:
                 for b in change.blocks[:14]:
-                    print(f"      {b.op.value:8} {b.kind.value:9} {' > '.join(b.path)[:40]!r:42} "
-                          f"{(b.before or '')[:60]!r} -> {(b.after or '')[:60]!r}")
+                    print(
+                        f"      {b.op.value:8} {b.kind.value:9} {' > '.join(b.path)[:40]!r:42} "
+                        f"{(b.before or '')[:60]!r} -> {(b.after or '')[:60]!r}"
+                    )
                 for f in change.facts[:8]:
                     print(f"      fact {f.describe()[:120]}")
 
@@ -137,8 +141,7 @@ def main() -> None:
     print(f"critical recall    {crit_hit / max(crit, 1):7.1%}   ({crit_hit}/{crit})   target 100%")
     print(f"category right     {cat_ok / total:7.1%}   ({cat_ok}/{total})   target >= 80%")
     timings.sort()
-    print(f"diff+classify per step: median {timings[len(timings) // 2] * 1e3:.2f} ms, "
-          f"max {timings[-1] * 1e3:.2f} ms")
+    print(f"diff+classify per step: median {timings[len(timings) // 2] * 1e3:.2f} ms, max {timings[-1] * 1e3:.2f} ms")
 
 
 if __name__ == "__main__":

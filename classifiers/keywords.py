@@ -271,12 +271,17 @@ FAMILY_BY_NAME: dict[str, Family] = {f.name: f for f in FAMILIES}
 
 # Cookie and consent notices are boilerplate that sites reword at will: a cookie word next
 # to a word about the visitor's choice (not product copy such as "without cookies").
-CONSENT_NOTICE = re.compile(
-    r"(?=.*(?<!\w)(?:cookies?|tracking-cookies|cookie-hinweis)(?!\w))"
-    r"(?=.*(?<!\w)(?:consent|accept\w*|choice|preferences|remember|notice|auswahl|hinweis|merken|speichern"
-    r"|choix|mémoriser|retenir|message)(?!\w))",
-    re.IGNORECASE | re.DOTALL,
+_COOKIE_WORD = re.compile(r"(?<!\w)(?:cookies?|tracking-cookies|cookie-hinweis)(?!\w)", re.IGNORECASE)
+_CHOICE_WORD = re.compile(
+    r"(?<!\w)(?:consent|accept\w*|choice|preferences|remember|notice|auswahl|hinweis|merken|speichern"
+    r"|choix|mémoriser|retenir|message)(?!\w)",
+    re.IGNORECASE,
 )
+
+
+def is_consent_notice(text: str) -> bool:
+    return bool(_COOKIE_WORD.search(text)) and bool(_CHOICE_WORD.search(text))
+
 
 # Widgets that re-rank the same posts by popularity: their order is not news.
 ROTATING_WIDGET = re.compile(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar, Self
 
-from classifiers.keywords import CONSENT_NOTICE, ROTATING_WIDGET
+from classifiers.keywords import ROTATING_WIDGET, is_consent_notice
 from classifiers.signals import Signal, fact_signals, family_hits, family_signals, page_signal
 from classifiers.text import Substance, normalise, quote, substance
 from monitor.config import ClassifierConfig
@@ -42,7 +42,8 @@ _STOPWORDS = frozenset(
 )
 # "Product: ..." up to a blank line or the next "Key:" line
 _PROFILE_LINE = re.compile(
-    r"^\s*[*-]?\s*\**(product|products|what we sell)\**\s*:\s*(.+?)(?=\n\s*\n|\n\s*[*-]?\s*\**[A-Z][\w ]{0,30}\**\s*:|\Z)",
+    r"^\s*[*-]?\s*\**(product|products|what we sell)\**\s*:\s*(.+?)"
+    r"(?=\n\s*\n|\n\s*[*-]?\s*\**[A-Z][\w ]{0,30}\**\s*:|\Z)",
     re.I | re.M | re.S,
 )
 
@@ -75,9 +76,17 @@ def _aimed_at_us(text: str, focus: frozenset[str]) -> bool:
 def _is_boilerplate(block: BlockChange) -> bool:
     # site chrome: a cookie/consent notice, and short buttons ("OK", "Got it", "Verstanden")
     text = f"{block.before or ''} {block.after or ''}"
-    if CONSENT_NOTICE.search(text) or ROTATING_WIDGET.search(" ".join(block.path[-1:])):
+    if is_consent_notice(text) or ROTATING_WIDGET.search(" ".join(block.path[-1:])):
         return True
     return block.kind is BlockKind.BUTTON and all(len((t or "").split()) <= 3 for t in (block.before, block.after))
+
+
+def _reranked_list(sub: Substance) -> bool:
+    """Short list entries swapped in and out one for one: a "popular" or "trending" widget."""
+    if sub.edited or len(sub.added) < 2 or len(sub.added) != len(sub.removed):
+        return False
+    entries = sub.added + sub.removed
+    return all(b.kind in (BlockKind.LIST_ITEM, BlockKind.LINK) and len(b.text.split()) <= 15 for b in entries)
 
 
 def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
@@ -86,6 +95,11 @@ def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
         return signals
     if change.page_kind is PageKind.CAREERS and any(f.kind == "job" for f in change.facts):
         return signals  # the job facts are the careers page; its blocks only re-say them
+    if change.page_kind is PageKind.CAREERS and not (sub.added or sub.removed):
+        if all(b.kind in (BlockKind.LIST_ITEM, BlockKind.LINK, BlockKind.TABLE_ROW) for b in sub.edited):
+            return signals  # job entries re-formatted while the job facts stayed the same
+    if _reranked_list(sub):
+        return signals
     hits = family_hits(change, sub)
     family = family_signals(change, sub, hits)
     if (

@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from classifiers.keywords import ADD_ON, CONTACT_EMAIL, FAMILIES, POSTAL_ADDRESS, Family
-from classifiers.text import Substance, changed_words, headline_edit, normalise, quote, similarity
+from classifiers.text import Substance, changed_words, has_money, headline_edit, normalise, quote, similarity
 from monitor.records import BlockChange, BlockKind, Category, Change, FactChange, PageKind, Severity
 
 S, C, K = Severity, Category, PageKind
@@ -46,6 +46,7 @@ def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
     prices = by_kind.get("price", [])
     plans_added = [f for f in plans if f.before is None]
     plans_removed = [f for f in plans if f.after is None]
+    renamed = False
     if plans_added or plans_removed:
         # a plan removed and one added with the same prices is the same plan renamed
         old = Counter(_amounts(f.before) for f in prices if f.after is None)
@@ -73,6 +74,10 @@ def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
         out.append(Signal(S.HIGH, C.PRICING, "a price point was added or removed", evidence, 0.6))
 
     moved = [f for f in by_kind.get("feature", []) if f.before and f.after and f.before != f.after]
+    if plans_added and plans_removed and renamed:
+        # a renamed plan rewrites every tier list it appears in; those are not tier moves
+        names = {normalise(f.subject) for f in plans_added + plans_removed}
+        moved = [f for f in moved if not set(_swap(f)) <= names | {""}]
     renamed_plan = _plan_rename(moved)
     if renamed_plan and not plans:
         out.append(Signal(S.MEDIUM, C.PRICING, f"a plan was renamed ({renamed_plan})", (), 0.7))
@@ -83,18 +88,24 @@ def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
         new = tuple(f.describe() for f in by_kind["feature"] if f.before is None or f.after is None)
         out.append(Signal(S.MEDIUM, C.PRODUCT, "the plan comparison lists a feature change", new, 0.6))
 
+    limits = [f for f in by_kind.get("limit", []) if f.before and f.after and f.before != f.after]
+    if limits:
+        evidence = tuple(f.describe() for f in limits)
+        out.append(Signal(S.HIGH, C.PRICING, "a plan's limits changed", evidence, 0.7))
     out += _job_signals(by_kind.get("job", []))
     return out
 
 
+def _swap(fact: FactChange) -> tuple[str, str]:
+    removed, added = changed_words(fact.before or "", fact.after or "")
+    return normalise(" ".join(removed)), normalise(" ".join(added))
+
+
 def _plan_rename(moved: list[FactChange]) -> str | None:
     """ "Starter → Essentials" when every tier move is the same one name swapped for another."""
-    swaps = set()
-    for fact in moved:
-        removed, added = changed_words(fact.before or "", fact.after or "")
-        swaps.add((" ".join(removed), " ".join(added)))
-    if len(swaps) != 1:
-        return None
+    swaps = {_swap(fact) for fact in moved}
+    if len(moved) < 2 or len(swaps) != 1:
+        return None  # one feature moving from one tier to another is a tier move, not a rename
     old, new = swaps.pop()
     if not old or not new or len(old.split()) > 3 or len(new.split()) > 3:
         return None
@@ -135,8 +146,10 @@ def _job_signals(jobs: list[FactChange]) -> list[Signal]:
 
 
 def _same_title(a: FactChange, b: FactChange) -> bool:
-    short, long = sorted((normalise(a.subject), normalise(b.subject)), key=len)
-    return long.startswith(short)
+    # the title's first words survive a resync even when location or format changes
+    a_words, b_words = normalise(a.subject).split(), normalise(b.subject).split()
+    n = min(3, len(a_words), len(b_words))
+    return n > 0 and a_words[:n] == b_words[:n]
 
 
 # ---- keyword families ----------------------------------------------------------------
@@ -178,7 +191,12 @@ _BADGE = re.compile(r"^(?:new|neu|nouveau|nouvelle)(?:$|[:!]|\s)|\s(?:new|neu|no
 def _is_badge(block: BlockChange) -> bool:
     # a "New" label on its own, or stuck to the start or end of a heading
     text = (block.after or "").strip()
+    if _NEW_COLON.match(text):
+        return True
     return bool(_BADGE.search(text)) and (len(text) <= 8 or block.kind is BlockKind.HEADING)
+
+
+_NEW_COLON = re.compile(r"^(?:new|neu|nouveau|nouvelle)\s?:", re.IGNORECASE)
 
 
 def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -> list[Signal]:
@@ -193,9 +211,12 @@ def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -
             severity = S.MEDIUM
         if family.name == "beta" and "launch" in hits:
             continue  # a launch in beta is still a launch
+        category = family.category
+        if change.page_kind is K.INTEGRATIONS and category is C.PRODUCT:
+            category = C.PARTNERSHIPS  # what launches on an integrations page is an integration
         reason = _FAMILY_REASON.get(family.name, family.name.replace("-", " "))
         evidence = _evidence_for(family, sub)
-        out.append(Signal(severity, family.category, reason, evidence, 0.75))
+        out.append(Signal(severity, category, reason, evidence, 0.75))
     return out
 
 
@@ -249,6 +270,18 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
             before = f"“{quote(head.before or '', limit=80)}” → " if head.before else ""
             reason = f"the headline was rewritten ({before}“{quote(head.after or '', limit=80)}”)"
             return Signal(S.HIGH, C.POSITIONING, reason, evidence, 0.7)
+    repriced = [b for b in sub.edited if has_money(b.after or "") and _money(b.before) != _money(b.after)]
+    if kind is K.PRICING and repriced:
+        extra = any(ADD_ON.search(" ".join(b.path) + " " + (b.after or "")) for b in repriced)
+        quotes = tuple(quote(b.after or "") for b in repriced[:2])
+        if extra:
+            return Signal(S.MEDIUM, C.PRICING, "an add-on's price changed", quotes, 0.6)
+        return Signal(S.CRITICAL, C.PRICING, "a listed price changed", quotes, 0.6)
+    logos = [b for b in sub.added if _looks_like_logo(b)]
+    others = [b for b in sub.added if b not in logos]
+    if kind in (K.HOMEPAGE, K.CUSTOMERS) and logos and len(others) <= 3 and not sub.removed:
+        names = tuple(quote(b.after or "") for b in logos[:3])
+        return Signal(S.MEDIUM, C.CUSTOMERS, "a new customer logo appeared", names, 0.55)
     if kind is K.HOMEPAGE and any(b.kind is BlockKind.QUOTE for b in sub.added):
         return Signal(S.MEDIUM, C.CUSTOMERS, "a new customer testimonial appeared", evidence, 0.6)
     if rewording or (not sub.added and not sub.removed):
@@ -285,3 +318,25 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
     if kind is K.HOMEPAGE and sub.added and "customer-story" not in hits and big:
         return Signal(S.MEDIUM, C.CONTENT, "a new homepage section appeared", evidence, 0.5)
     return Signal(S.LOW, C.CONTENT, "new content appeared", evidence, 0.5)
+
+
+_MONEY = re.compile(r"[$€£¥]\s?\d[\d.,]*|\d[\d.,]*\s?[$€£¥]")
+_LOGO_WALL = re.compile(
+    r"(?<!\w)(?:trusted by|used by|loved by|customers|clients|brands|companies|teams|kunden|références)(?!\w)",
+    re.IGNORECASE,
+)
+
+
+def _money(text: str | None) -> list[str]:
+    return _MONEY.findall(text or "")
+
+
+def _looks_like_logo(block: BlockChange) -> bool:
+    """A short name, no sentence, in a logo wall (or in a heading-less strip of names)."""
+    text = (block.after or "").strip()
+    words = text.split()
+    if not words or len(words) > 4 or text[-1] in ".!?:" or block.kind is BlockKind.HEADING:
+        return False
+    if not all(w[0].isupper() or not w[0].isalpha() for w in words):
+        return False
+    return not block.path or bool(_LOGO_WALL.search(" ".join(block.path)))

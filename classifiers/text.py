@@ -61,10 +61,13 @@ def changed_words(before: str, after: str) -> tuple[list[str], list[str]]:
 
 def is_typo_fix(before: str, after: str) -> bool:
     """One word respelt, letters nearly the same, no number touched: a spelling fix."""
-    removed, added = changed_words(before, after)
-    if len(removed) != 1 or len(added) != 1:
+    old_words, new_words = words(before), words(after)
+    if len(old_words) != len(new_words):
+        return False  # a respelt word keeps the word count; cheap to rule out first
+    differing = [(o, n) for o, n in zip(old_words, new_words, strict=True) if o.casefold() != n.casefold()]
+    if len(differing) != 1:
         return False
-    old, new = removed[0].casefold(), added[0].casefold()
+    old, new = differing[0][0].casefold(), differing[0][1].casefold()
     if any(ch.isdigit() for ch in old + new):
         return False
     return SequenceMatcher(None, old, new).ratio() >= 0.8
