@@ -21,6 +21,7 @@ _CUSTOM_PRICE = re.compile(
 )
 _MONTHLY = re.compile(r"month|/\s?mo\b|\bmo\.|monat|mois|mensuel", re.I)
 _ANNUAL = re.compile(r"year|annual|/\s?yr\b|jahr|jährlich|\ban\b|annuel", re.I)
+_NOT_A_PLAN = re.compile(r"\b(?:plans?|pricing|prices|compare|preise|tarifs?|faq|questions?|fragen)\b", re.I)
 _PRICE_ROW = re.compile(r"price|preis|prix|cost|kosten|tarif", re.I)
 _YES = re.compile(r"^(?:✓|✔|✅|yes|included|ja|oui|inklusive|inclus)$", re.I)
 _NO = re.compile(r"^(?:—|–|-|✗|✕|×|no|nein|non|not included|)$", re.I)
@@ -39,6 +40,7 @@ _DEPARTMENT_IN_TEXT = re.compile(
     r"Operations|Finance|People|Legal|Data|Security|G&A|Recruiting|Partnerships|IT|Revenue|Growth|"
     r"Research|Solutions|Professional Services|Business Development|Healthcare|Warehouse)\b"
 )
+_ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _SEGMENT = re.compile(r"\s+[·|•]\s+|\s+[—–]\s+")
 
 
@@ -109,7 +111,9 @@ def _pricing_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     seen_price: set[tuple[str, str]] = set()
     for block in blocks:  # plan cards: a short heading with a price under it
         plan = block.path[-1] if block.path else ""
-        if not plan or len(plan.split()) > 4 or block.kind not in (BlockKind.PARAGRAPH, BlockKind.OTHER):
+        if not plan or len(plan.split()) > 4 or _NOT_A_PLAN.search(plan):
+            continue
+        if block.kind not in (BlockKind.PARAGRAPH, BlockKind.OTHER):
             continue
         if len(block.text.split()) > 14:
             continue
@@ -218,14 +222,16 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
                 facts.append(Fact("entry", block.text, "date", other_dates[0]))
                 used.add(k)
                 break
-    for i, block in enumerate(blocks):
+    for i, block in enumerate(blocks):  # entry lines: "Title · 12 March 2026", "2026-03-12 — Title"
         if block.kind is BlockKind.HEADING or i in used or len(block.text.split()) > 30:
             continue
-        dates = find_dates(strip_noise(block.text))
-        if len(dates) != 1:
+        if block.kind is BlockKind.PARAGRAPH and not _SEGMENT.search(block.text):
+            continue  # prose that mentions a date is not an entry
+        dated = normalize_dates(strip_noise(block.text)).strip(" ·|—–-:,")
+        dates = _ISO_DATE.findall(dated)
+        if len(dates) != 1 or not (dated.startswith(dates[0]) or dated.endswith(dates[0])):
             continue
-        title = _SEGMENT.sub(" ", normalize_dates(strip_noise(block.text)))
-        title = readable(re.sub(r"\b\d{4}-\d{2}-\d{2}\b", "", title).strip(" ·|—–-:,"))
+        title = readable(_SEGMENT.sub(" ", _ISO_DATE.sub("", dated)).strip(" ·|—–-:,"))
         if len(title.split()) >= 2:
             facts.append(Fact("entry", title, "date", dates[0]))
     return facts
