@@ -24,6 +24,7 @@ from monitor.demo.site import (
     render_noise,
     template_at,
 )
+from monitor.records import Snapshot
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "demo_site_cases.yaml").read_text(encoding="utf-8"))
 
@@ -157,3 +158,46 @@ def test_every_demo_data_file_is_in_the_package_data() -> None:
     }
     data_files = {path for path in SITE_DIR.parent.rglob("*") if path.is_file() and path.suffix not in (".py", ".pyc")}
     assert data_files - packaged == set()
+
+
+STORY = yaml.safe_load((Path(__file__).parent / "data" / "demo_story.yaml").read_text(encoding="utf-8"))
+
+
+def test_the_demo_story_is_detected_and_graded_as_told(tmp_path: Path, client: httpx.Client) -> None:
+    # the demo promises: noise never reported, every step's changes found and graded as the story says
+    from classifiers.rules import classify_by_rules
+    from monitor.config import load_config
+    from monitor.demo.config import write_demo_config
+    from monitor.diff import diff_snapshots
+    from monitor.extract import extract_page
+
+    with DemoSite(seed=99) as site:
+        config = load_config(write_demo_config(site.base_url, out_dir=tmp_path))
+        watches = {w.url: w for w in config.watches()}
+        ids = iter(range(1, 1000))
+
+        def snapshot(path: str) -> Snapshot:
+            url = site.url(path)
+            page = extract_page(client.get(url).text, watches[url])
+            return Snapshot(next(ids), url, datetime.now(UTC), page)
+
+        last = {p.path: snapshot(p.path) for p in DEMO_PAGES}
+        for step in STORY:
+            site.step(step["version"])
+            for page in DEMO_PAGES:
+                url = site.url(page.path)
+                first, again = snapshot(page.path), snapshot(page.path)
+                assert first.page.content_hash == again.page.content_hash, f"noise changed {url}"
+                change = diff_snapshots(watches[url], last[page.path], first)
+                expected = step["pages"].get(page.path)
+                where = f"v{step['version']} {page.path}"
+                if expected is None:
+                    assert change is None, f"{where}: noise reported as {change}"
+                else:
+                    assert change is not None, f"{where}: change missed"
+                    grade = classify_by_rules(change)
+                    assert grade.severity.label in expected["severity"], f"{where}: {grade}"
+                    assert grade.category.value == expected["category"], f"{where}: {grade}"
+                    if "fact" in expected:
+                        assert any(expected["fact"] in f.describe() for f in change.facts), f"{where}: {change.facts}"
+                last[page.path] = first
