@@ -82,9 +82,7 @@ def _line(node: yaml.Node | None) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
-def _duplicate_problems(
-    path: Path, root: yaml.Node | None, repeats: list[dict[str, Any]]
-) -> list[ConfigProblem]:
+def _duplicate_problems(path: Path, root: yaml.Node | None, repeats: list[dict[str, Any]]) -> list[ConfigProblem]:
     problems = []
     for repeat in repeats:
         (fc, fp), (c, p) = repeat["first"], repeat["again"]
@@ -129,13 +127,17 @@ def validation_problems(
 
 
 def file_problems(path: Path, root: yaml.Node | None, config: Any) -> list[ConfigProblem]:
-    """Checks that need the file system: the company profile and battle cards must exist."""
+    """Checks that need the file system: the company profile, rubric and battle cards must exist."""
     problems = []
     if config.company and not config.path(config.company).is_file():
         _, key = _walk(root, ("company",))
         line = key.start_mark.line + 1 if key else None
+        problems.append(ConfigProblem(path, line, "company", f"file not found: {config.path(config.company)}"))
+    rubric = getattr(config.classifier, "rubric", None)
+    if rubric and not config.path(rubric).is_file():
+        _, key = _walk(root, ("classifier", "rubric"))
         problems.append(
-            ConfigProblem(path, line, "company", f"file not found: {config.path(config.company)}")
+            ConfigProblem(path, _line(key), "classifier.rubric", f"rubric not found: {config.path(rubric)}")
         )
     for i, competitor in enumerate(config.competitors):
         if competitor.battlecard and not config.path(competitor.battlecard).is_file():
