@@ -85,6 +85,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--misses", action="store_true", help="print every step graded wrong")
     parser.add_argument("--blocks", action="store_true", help="with --misses, print the change's blocks")
+    parser.add_argument("--no-company", action="store_true", help="grade without our company profile")
     args = parser.parse_args()
     corpus = args.corpus.resolve()
     if not (corpus / "labels.jsonl").is_file():
@@ -92,7 +93,7 @@ def main() -> None:
     server = load_server(corpus)
     noisy = server.Corpus(corpus, seed=args.seed, step=1)
     company_file = corpus / "company.md"
-    company = company_file.read_text(encoding="utf-8") if company_file.is_file() else ""
+    company = company_file.read_text(encoding="utf-8") if company_file.is_file() and not args.no_company else ""
     base = datetime(2026, 3, 1, tzinfo=UTC)
 
     confusion: Counter[tuple[str, str]] = Counter()
@@ -130,7 +131,8 @@ def main() -> None:
 
     if not total:
         sys.exit("no static steps found")
-    print(f"\nstatic steps graded: {total}   (corpus {corpus}, noise seed {args.seed})\n")
+    profile = "none" if not company else "company.md"
+    print(f"\nstatic steps graded: {total}   (corpus {corpus}, noise seed {args.seed}, profile {profile})\n")
     print("severity confusion (rows: label, columns: rules)")
     print(" " * 10 + "".join(f"{lvl:>10}" for lvl in LEVELS))
     for want in LEVELS:
