@@ -62,7 +62,8 @@ def card_sections(card_text: str) -> list[str]:
 def section_for(category: Category, sections: Sequence[str]) -> str:
     """The card section a category's news belongs in: an existing one if any heading fits."""
     wanted = SECTIONS.get(category, SECTIONS[Category.NONE])
-    for keyword in wanted:
+    # then a catch-all section the card keeps for news, before making a new section
+    for keyword in (*wanted, "recent changes", "changes", "updates", "news"):
         for title in sections:
             if keyword.casefold() in title.casefold():
                 return title
