@@ -269,7 +269,7 @@ class FileAlertsConfig(_Strict):
 class DigestConfig(_Strict):
     at: str = "07:00"
     outputs: list[Literal["file", "slack"]] = ["file"]
-    channel: str | None = None
+    channel: str | None = None  # the Slack channel for the digest's summary
 
     @field_validator("at")
     @classmethod
@@ -277,6 +277,12 @@ class DigestConfig(_Strict):
         if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", value):
             raise ValueError(f"{value!r} is not a local time HH:MM")
         return value
+
+    @model_validator(mode="after")
+    def _slack_needs_channel(self) -> DigestConfig:
+        if "slack" in self.outputs and not self.channel:
+            raise ValueError('outputs includes slack: set channel (e.g. channel: "#pmm-digest")')
+        return self
 
 
 class BattlecardsConfig(_Strict):

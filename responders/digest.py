@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from monitor.records import CardProposal, ClassifiedChange, Digest, Severity
-from responders.alerts import clip, describe_block, describe_grade, model_did_not_run
-from responders.escape import code_fence, code_span, markdown_inline, markdown_url, plain_line
+from monitor.records import Alert, CardProposal, ClassifiedChange, Digest, Severity
+from responders.alerts import clip, describe_block, describe_grade, is_slack_channel, model_did_not_run
+from responders.escape import code_fence, code_span, markdown_inline, markdown_url, plain_line, slack_text
 from responders.health import HealthRow, PageHealth
 
-__all__ = ["PageHealth", "build_digest", "write_digest", "digest_filename"]
+__all__ = ["PageHealth", "build_digest", "digest_filename", "render_digest_alert", "write_digest"]
 
 MAX_DIFF_LINES = 12
 MAX_LINE = 400
@@ -199,6 +199,47 @@ def _health_section(failing: Sequence[HealthRow]) -> list[str]:
             f"| {_when(h.last_success_at)} |"
         )
     return lines + [""]
+
+
+def render_digest_alert(
+    digest: Digest, changes: Sequence[ClassifiedChange], *, channel: str, max_items: int = 10
+) -> Alert:
+    """A short copy of the digest for a channel (Slack or console): counts and the top changes.
+
+    The full digest stays in the file; this names it (``digest.path``) when it was written.
+    """
+    listed = [cc for cc in changes if cc.classification.severity > Severity.NONE]
+    listed.sort(key=lambda cc: (-int(cc.classification.severity), cc.change.detected_at, cc.id))
+    slack = is_slack_channel(channel)
+    esc = slack_text if slack else plain_line
+    title = f"Competitor digest — {digest.period_end:%Y-%m-%d}"
+    counts = ", ".join(
+        f"{n} {s.label}" for s in SHOWN if (n := sum(1 for cc in listed if cc.classification.severity == s))
+    )
+    parts = [f"*{title}*" if slack else title]
+    parts.append(f"{_plural(len(listed), 'change')}: {counts}." if listed else "No changes worth telling.")
+    shown = listed[:max_items]
+    if shown:
+        items = [
+            f"• {cc.classification.severity.label}: {esc(cc.change.competitor)} — "
+            f"{esc(clip(cc.classification.summary or 'a change', 200))}"
+            for cc in shown
+        ]
+        if len(listed) > len(shown):
+            items.append(f"(and {len(listed) - len(shown)} more in the digest)")
+        parts.append("\n".join(items))
+    if digest.path is not None:
+        parts.append(f"Full digest: {esc(str(digest.path))}")
+    top = max((cc.classification.severity for cc in listed), default=Severity.LOW)
+    return Alert(
+        change_id=None,
+        channel=channel,
+        competitor="all competitors",
+        url=str(digest.path or ""),
+        severity=top,
+        title=esc(title),
+        text=("\n\n" if slack else "\n").join(parts),
+    )
 
 
 def digest_filename(digest: Digest) -> str:

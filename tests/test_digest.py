@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,8 +11,8 @@ import pytest
 import yaml
 from responder_records import classified
 
-from monitor.records import CardProposal
-from responders.digest import PageHealth, build_digest, write_digest
+from monitor.records import CardProposal, Severity
+from responders.digest import PageHealth, build_digest, render_digest_alert, write_digest
 
 DATA = Path(__file__).parent / "data"
 CASES = yaml.safe_load((DATA / "digest_cases.yaml").read_text(encoding="utf-8"))
@@ -77,3 +78,26 @@ def test_write_digest_names_the_file_by_date_and_replaces_it(tmp_path: Path) -> 
     assert write_digest(second, tmp_path / "out") == path
     assert "second" in path.read_text(encoding="utf-8")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["digest-2026-11-23.md"]
+
+
+def test_digest_alert_for_slack_counts_orders_and_escapes(tmp_path: Path) -> None:
+    changes = [
+        classified({"id": 1, "severity": "low", "summary": "a low one"}),
+        classified({"id": 2, "severity": "critical", "competitor": "Beta <!channel>", "summary": "<@U1> price"}),
+        classified({"id": 3, "severity": "none", "summary": "noise"}),
+    ] + [classified({"id": 10 + i, "severity": "medium", "summary": f"m{i}"}) for i in range(3)]
+    digest = replace(build_digest(changes, start=START, end=END), path=tmp_path / "digest-2026-11-23.md")
+    alert = render_digest_alert(digest, changes, channel="slack:#pmm", max_items=3)
+    assert alert.severity is Severity.CRITICAL and alert.change_id is None
+    assert alert.title == "Competitor digest — 2026-11-23"
+    assert alert.text.startswith("*Competitor digest — 2026-11-23*\n\n5 changes: 1 critical, 3 medium, 1 low.")
+    assert "• critical: Beta &lt;!channel&gt; — &lt;@U1&gt; price\n• medium: Acme Analytics — m0" in alert.text
+    assert "(and 2 more in the digest)" in alert.text and "noise" not in alert.text
+    assert alert.text.endswith(f"Full digest: {tmp_path}/digest-2026-11-23.md")
+    assert "<!channel>" not in alert.text and "<@U1>" not in alert.text
+
+
+def test_digest_alert_for_a_quiet_day_on_the_console() -> None:
+    alert = render_digest_alert(build_digest([], start=START, end=END), [], channel="console")
+    assert alert.text == "Competitor digest — 2026-11-23\nNo changes worth telling."
+    assert alert.severity is Severity.LOW

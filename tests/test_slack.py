@@ -202,3 +202,16 @@ def test_routes(case: dict) -> None:
     assert made.routes(cc) == case["channels"]
     if "health" in case:
         assert made.health_routes(case.get("health_competitor")) == case["health"]
+
+
+def test_digest_summary_is_delivered(slack: SlackServer, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from responders.digest import build_digest, render_digest_alert
+
+    changes = [classified({"id": i, "severity": "high", "summary": f"change {i}"}) for i in range(1, 4)]
+    start, end = datetime(2026, 11, 22, 7, tzinfo=UTC), datetime(2026, 11, 23, 7, tzinfo=UTC)
+    digest = build_digest(changes, start=start, end=end)
+    asyncio.run(responder(slack, Sleeps()).deliver(render_digest_alert(digest, changes, channel="slack:#pmm")))
+    [payload] = slack.posted
+    assert payload["channel"] == "#pmm" and "3 changes: 3 high." in json.dumps(payload)
