@@ -120,8 +120,8 @@ def _cancel_restructured(
     old: tuple[Block, ...],
     new: tuple[Block, ...],
 ) -> tuple[list[tuple[int, Block]], list[tuple[int, Block]]]:
-    """Same text under a different heading path is no change unless it moved between two sections
-    that exist in both versions (a feature moved from one plan's card to another's)."""
+    """Same text under a different heading path is no change unless it is a list or grid item that
+    moved between two sections existing in both versions (a feature moved to another plan's card)."""
     old_sections = {comparison_key(b.text) for b in old if b.kind is BlockKind.HEADING}
     new_sections = {comparison_key(b.text) for b in new if b.kind is BlockKind.HEADING}
     waiting: dict[str, list[int]] = {}
@@ -137,7 +137,15 @@ def _cancel_restructured(
         was, now = removed[m][1], block
         was_section = comparison_key(was.path[-1]) if was.path else ""
         now_section = comparison_key(now.path[-1]) if now.path else ""
-        moved = was_section != now_section and was_section in new_sections and now_section in old_sections
+        # items of lists and card grids carry meaning by where they are (a plan's feature list);
+        # loose text that lands under another heading is a restructured page
+        moved = (
+            was_section != now_section
+            and was_section in new_sections
+            and now_section in old_sections
+            and was.group is not None
+            and now.group is not None
+        )
         if not moved:
             dropped_removed.add(m)
             dropped_added.add(n)
@@ -151,6 +159,8 @@ def _rechunked(removed: list[tuple[int, Block]], added: list[tuple[int, Block]])
     """The same words cut into different blocks (markup rebuilt, tags moved into a title line)."""
     if not removed or not added:
         return False
+    if sorted(comparison_key(b.text) for _, b in removed) == sorted(comparison_key(b.text) for _, b in added):
+        return False  # the same blocks in other sections: moved, not re-cut
     before = " ".join(comparison_key(b.text) for _, b in removed).split()
     after = " ".join(comparison_key(b.text) for _, b in added).split()
     if before == after:

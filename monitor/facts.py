@@ -207,31 +207,36 @@ def _parse_job(block: Block) -> tuple[str, str] | None:
 def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     facts = []
     used: set[int] = set()  # date lines already read as the date of a heading
-    for i, block in enumerate(blocks):
-        if block.kind is not BlockKind.HEADING:
+    dated: dict[int, str] = {}  # heading index -> its date
+    for k, block in enumerate(blocks):
+        if block.kind is BlockKind.HEADING:
+            dates = find_dates(strip_noise(block.text))  # the date of "now" in a timestamp is no entry
+            if dates:
+                dated.setdefault(k, dates[0])
             continue
-        dates = find_dates(strip_noise(block.text))  # the date of "now" in a timestamp is no entry
-        if dates:
-            facts.append(Fact("entry", readable(strip_noise(block.text)), "date", dates[0]))
+        if len(block.text.split()) > 8:
             continue
-        for k in (i - 1, i + 1, i + 2):
-            if not 0 <= k < len(blocks) or blocks[k].kind is BlockKind.HEADING:
-                continue
-            other_dates = find_dates(strip_noise(blocks[k].text))
-            if other_dates and len(blocks[k].text.split()) <= 8:
-                facts.append(Fact("entry", block.text, "date", other_dates[0]))
+        dates = find_dates(strip_noise(block.text))
+        if not dates:
+            continue
+        # a date line belongs to the heading right after it, else to the heading just above it
+        for h in (k + 1, k - 1, k - 2):
+            if 0 <= h < len(blocks) and blocks[h].kind is BlockKind.HEADING and h not in dated:
+                dated[h] = dates[0]
                 used.add(k)
                 break
+    for h in sorted(dated):
+        facts.append(Fact("entry", readable(strip_noise(blocks[h].text)), "date", dated[h]))
     for i, block in enumerate(blocks):  # entry lines: "Title · 12 March 2026", "2026-03-12 — Title"
         if block.kind is BlockKind.HEADING or i in used or len(block.text.split()) > 30:
             continue
         if block.kind is BlockKind.PARAGRAPH and not _SEGMENT.search(block.text):
             continue  # prose that mentions a date is not an entry
-        dated = normalize_dates(strip_noise(block.text)).strip(" ·|—–-:,")
-        dates = _ISO_DATE.findall(dated)
-        if len(dates) != 1 or not (dated.startswith(dates[0]) or dated.endswith(dates[0])):
+        line = normalize_dates(strip_noise(block.text)).strip(" ·|—–-:,")
+        dates = _ISO_DATE.findall(line)
+        if len(dates) != 1 or not (line.startswith(dates[0]) or line.endswith(dates[0])):
             continue
-        title = readable(_SEGMENT.sub(" ", _ISO_DATE.sub("", dated)).strip(" ·|—–-:,"))
+        title = readable(_SEGMENT.sub(" ", _ISO_DATE.sub("", line)).strip(" ·|—–-:,"))
         if len(title.split()) >= 2:
             facts.append(Fact("entry", title, "date", dates[0]))
     return facts
