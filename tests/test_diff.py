@@ -76,9 +76,10 @@ def test_block_signature_is_stable_and_specific() -> None:
 
 def test_diff_html_escapes_competitor_text() -> None:
     evil = '<img src=x onerror="alert(1)"> & <script>steal()</script>'
+    escaped = evil.replace("&", "&amp;").replace("<", "&lt;")
     watch, old, new = snapshots(
         "<body><h2>Plans &amp; prices</h2><p>Old copy here.</p></body>",
-        f"<body><h2>Plans &amp; prices</h2><p>Old copy here. {evil.replace('&', '&amp;').replace('<', '&lt;')}</p></body>",
+        f"<body><h2>Plans &amp; prices</h2><p>Old copy here. {escaped}</p></body>",
     )
     change = diff_snapshots(watch, old, new)
     assert change is not None
