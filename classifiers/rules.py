@@ -12,12 +12,12 @@ grade from below: a changed core price is at least high whatever a model says.
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar, Self
 
 from classifiers.keywords import ROTATING_WIDGET, is_consent_notice
+from classifiers.profile import aimed_at_us, focus_terms
 from classifiers.signals import Signal, fact_signals, family_hits, family_signals, page_signal
-from classifiers.text import Substance, normalise, quote, substance
+from classifiers.text import Substance, quote, substance
 from monitor.config import ClassifierConfig
 from monitor.records import (
     BlockChange,
@@ -34,43 +34,6 @@ SOURCE = "rules"
 
 # Pages where a launch can be "aimed squarely at our buyers"; a docs page only lists SDKs.
 _LAUNCH_PAGES = frozenset({PageKind.PRODUCT, PageKind.HOMEPAGE, PageKind.CHANGELOG, PageKind.BLOG})
-# How many of our own product's words a launch must share to be aimed at our buyers.
-_OVERLAP_FOR_CRITICAL = 4
-_STOPWORDS = frozenset(
-    "a an and are as at be by for from in into is it its of on or our that the their them this to "
-    "with we you your which who runs run mode platform companies company customer customers".split()
-)
-# "Product: ..." up to a blank line or the next "Key:" line
-_PROFILE_LINE = re.compile(
-    r"^\s*[*-]?\s*\**(product|products|what we sell)\**\s*:\s*(.+?)"
-    r"(?=\n\s*\n|\n\s*[*-]?\s*\**[A-Z][\w ]{0,30}\**\s*:|\Z)",
-    re.I | re.M | re.S,
-)
-
-
-def focus_terms(company: str) -> frozenset[str]:
-    """The words of our own product line in the company profile (``Product: ...``).
-
-    A competitor's launch that uses several of them is aimed at what we sell.
-    """
-    lines = [m.group(2) for m in _PROFILE_LINE.finditer(company)]
-    terms = {_stem(w) for line in lines for w in normalise(line.replace("-", " ")).split()}
-    return frozenset(t for t in terms if len(t) > 2 and t not in _STOPWORDS)
-
-
-def _stem(word: str) -> str:
-    word = word.casefold().strip("'’")
-    for suffix in ("'s", "ies", "s"):
-        if word.endswith(suffix) and len(word) > len(suffix) + 3:
-            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
-    return word
-
-
-def _aimed_at_us(text: str, focus: frozenset[str]) -> bool:
-    if not focus:
-        return False
-    words = {_stem(w) for w in normalise(text.replace("-", " ")).split()}
-    return len(words & focus) >= _OVERLAP_FOR_CRITICAL
 
 
 def _is_boilerplate(block: BlockChange) -> bool:
@@ -105,7 +68,7 @@ def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
     if (
         change.page_kind in _LAUNCH_PAGES
         and "launch" in hits
-        and _aimed_at_us(sub.full_new_text(), focus_terms(company))
+        and aimed_at_us(sub.full_new_text(), focus_terms(company))
     ):
         family = [
             Signal(Severity.CRITICAL, Category.PRODUCT, "a launch aimed at our buyers", s.evidence, 0.6)

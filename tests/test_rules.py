@@ -13,7 +13,8 @@ import yaml
 
 import classifiers
 from classifiers.keywords import FAMILIES, FAMILY_BY_NAME, families_in
-from classifiers.rules import RulesClassifier, classify_by_rules, focus_terms, severity_floor
+from classifiers.profile import focus_terms
+from classifiers.rules import RulesClassifier, classify_by_rules, severity_floor
 from classifiers.text import is_typo_fix, is_volatile_edit, quote
 from monitor.config import ClassifierConfig
 from monitor.records import (
@@ -145,6 +146,9 @@ def test_focus_terms_read_only_the_product_line() -> None:
     assert {"fleet", "tracking", "courier"} <= focus_terms(profile)
     assert "van" not in focus_terms(profile)
     assert focus_terms("") == frozenset()
+    section = "# Us\n\n## Product\n\nA fleet-tracking platform for couriers.\n\n- dispatch\n\n## Pricing\n$9"
+    assert {"fleet", "tracking", "courier"} <= focus_terms(section)
+    assert "dispatch" not in focus_terms(section)
 
 
 @pytest.mark.parametrize(
@@ -204,7 +208,7 @@ def test_quote_is_a_verbatim_prefix() -> None:
 
 def test_rules_import_nothing_beyond_records_errors_and_config() -> None:
     allowed = {"monitor.records", "monitor.errors", "monitor.config"}
-    for name in ("rules.py", "signals.py", "fact_signals.py", "text.py", "keywords.py", "base.py"):
+    for name in ("rules.py", "signals.py", "fact_signals.py", "profile.py", "text.py", "keywords.py", "base.py"):
         tree = ast.parse((ROOT / "classifiers" / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("monitor"):
