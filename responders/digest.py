@@ -31,9 +31,23 @@ def _when(moment: datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M %Z}".rstrip() if moment else "never"
 
 
-def _competitor_order(items: list[ClassifiedChange]) -> tuple[int, int]:
-    top = max(cc.classification.severity for cc in items)
-    return (-int(top), -len(items))
+def group_by_competitor(changes: Sequence[ClassifiedChange]) -> list[tuple[str, list[ClassifiedChange]]]:
+    """Changes graded above none, by competitor: the one with the gravest change first.
+
+    Within a competitor, changes keep severity-then-time order when rendered by severity.
+    """
+    groups: dict[str, list[ClassifiedChange]] = {}
+    for cc in changes:
+        if cc.classification.severity > Severity.NONE:
+            groups.setdefault(cc.change.competitor, []).append(cc)
+    for items in groups.values():
+        items.sort(key=lambda cc: (-int(cc.classification.severity), cc.change.detected_at, cc.id))
+
+    def order(kv: tuple[str, list[ClassifiedChange]]) -> tuple[int, int, str]:
+        top = max(cc.classification.severity for cc in kv[1])
+        return (-int(top), -len(kv[1]), kv[0].casefold())
+
+    return sorted(groups.items(), key=order)
 
 
 def build_digest(
@@ -53,10 +67,7 @@ def build_digest(
     """
     listed = [cc for cc in changes if cc.classification.severity > Severity.NONE]
     noise = len(changes) - len(listed)
-    by_competitor: dict[str, list[ClassifiedChange]] = {}
-    for cc in listed:
-        by_competitor.setdefault(cc.change.competitor, []).append(cc)
-    ordered = sorted(by_competitor.items(), key=lambda kv: (*_competitor_order(kv[1]), kv[0].casefold()))
+    ordered = group_by_competitor(listed)
     failing = [h for h in health if h.error_streak > 0]
 
     out = [f"# Competitor digest — {end:%Y-%m-%d}", ""]
@@ -123,7 +134,7 @@ def _competitor_section(competitor: str, items: list[ClassifiedChange]) -> list[
         if not group:
             continue
         lines += [f"### {severity.label.capitalize()} ({len(group)})", ""]
-        for cc in sorted(group, key=lambda cc: (cc.change.detected_at, cc.id)):
+        for cc in group:
             lines += _change_entry(cc)
     return lines
 

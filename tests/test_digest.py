@@ -12,7 +12,7 @@ import yaml
 from responder_records import classified
 
 from monitor.records import CardProposal, Severity
-from responders.digest import PageHealth, build_digest, render_digest_alert, write_digest
+from responders.digest import PageHealth, build_digest, group_by_competitor, render_digest_alert, write_digest
 
 DATA = Path(__file__).parent / "data"
 CASES = yaml.safe_load((DATA / "digest_cases.yaml").read_text(encoding="utf-8"))
@@ -101,3 +101,39 @@ def test_digest_alert_for_a_quiet_day_on_the_console() -> None:
     alert = render_digest_alert(build_digest([], start=START, end=END), [], channel="console")
     assert alert.text == "Competitor digest — 2026-11-23\nNo changes worth telling."
     assert alert.severity is Severity.LOW
+
+
+ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "h4", "p", "ul", "li", "a"}
+ALLOWED_TAGS |= {"article", "span", "blockquote", "pre", "table", "tr", "th", "td", "b", "code"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+def test_html_digest_holds_the_same_text_and_nothing_from_pages_becomes_markup(case: dict) -> None:
+    from lxml import html as lxml_html
+
+    from responders.digest_html import render_digest_html
+
+    changes = [classified(spec, default_id=i) for i, spec in enumerate(case["changes"], 1)]
+    health = [_health(h) for h in case.get("health", [])]
+    page = render_digest_html(changes, start=START, end=END, health=health, notes=case.get("notes", []))
+    tree = lxml_html.document_fromstring(page)
+    assert {el.tag for el in tree.iter() if isinstance(el.tag, str)} <= ALLOWED_TAGS
+    hrefs = {a.get("href") for a in tree.iter("a")}
+    assert hrefs <= {cc.change.url for cc in changes} | {h.url for h in health}
+    text = tree.text_content()
+    for cc in changes:
+        if cc.classification.severity > Severity.NONE:
+            assert " ".join(cc.classification.summary.split()) in " ".join(text.split())
+    fixed = {"Notes", "Battle-card edits waiting for review", "Page health"}
+    headings = [h.text_content() for h in tree.iter("h2") if h.text_content() not in fixed]
+    assert headings == [name for name, _ in group_by_competitor(changes)]
+
+
+def test_digest_to_slack_needs_a_channel() -> None:
+    from pydantic import ValidationError
+
+    from monitor.config import DigestConfig
+
+    with pytest.raises(ValidationError, match="outputs includes slack: set channel"):
+        DigestConfig(outputs=["file", "slack"])
+    assert DigestConfig(outputs=["slack"], channel="#pmm").channel == "#pmm"
