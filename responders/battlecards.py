@@ -32,7 +32,7 @@ from responders.card_review import (
 from responders.escape import code_fence, code_span, markdown_inline, markdown_url, plain_line
 
 __all__ = ["ReviewOutcome", "apply_review", "proposal_path_for", "review_proposal", "stage_card_update"]
-__all__ += ["write_proposal"]
+__all__ += ["load_proposal", "write_proposal"]
 
 MAX_LINE = 300
 # card headings that hold each kind of news, best first; the first is used to make a section
@@ -229,6 +229,21 @@ def _evidence(cc: ClassifiedChange) -> list[str]:
         shown = [plain_line(clip(describe_block(b), MAX_LINE)) for b in change.blocks[:4]]
         lines += [f"  - {markdown_inline(line)}" for line in shown]
     return lines + [""]
+
+
+def load_proposal(path: Path) -> CardProposal:
+    """A proposal file read back as a record (for the digest: who, which changes, how many edits)."""
+    markdown = path.read_text(encoding="utf-8")
+    parsed = parse_proposal(markdown)
+    card_name = str(parsed.meta.get("card") or path.name.replace(".proposed.md", ".md"))
+    ids = tuple(dict.fromkeys(i for e in parsed.edits for i in e.change_ids))
+    return CardProposal(
+        competitor=str(parsed.meta.get("competitor", "")),
+        card_path=path.with_name(Path(card_name).name),
+        proposal_path=path,
+        change_ids=ids,
+        markdown=markdown,
+    )
 
 
 def write_proposal(p: CardProposal) -> Path:

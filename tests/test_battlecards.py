@@ -175,3 +175,14 @@ def test_write_proposal_keeps_pending_ticks_and_adds_only_new_changes(tmp_path: 
     assert [(e.number, e.change_ids, e.decision) for e in parsed.edits] == [(1, (1,), "approve"), (2, (5,), None)]
     assert "## Edit 2 · high" in path.read_text(encoding="utf-8")
     assert "fifth (2026-11-22, change #5)" in (parsed.edits[1].text or "")
+
+
+def test_load_proposal_reads_back_who_and_what(tmp_path: Path) -> None:
+    from responders.battlecards import load_proposal
+
+    card, markdown = staged_three(tmp_path)
+    path = card.with_name("acme.proposed.md")
+    path.write_text(markdown, encoding="utf-8")
+    loaded = load_proposal(path)
+    assert (loaded.competitor, loaded.card_path, loaded.proposal_path) == ("Acme Analytics", card, path)
+    assert loaded.change_ids == (1, 2, 3) and loaded.markdown == markdown
