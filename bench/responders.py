@@ -112,10 +112,7 @@ def bench_render(n: int) -> None:
                 competitor="Competitor 0",
                 card_path=Path("acme.md"),
                 card_text=CARD,
-                changes=[
-                    cc.__class__(cc.id, replace(cc.change, competitor="Competitor 0"), cc.classification)
-                    for cc in changes
-                ],
+                changes=one_competitor,
                 min_severity=Severity.LOW,
             ),
         ),
