@@ -18,6 +18,7 @@ MAX_EVIDENCE = 4
 MAX_BLOCKS = 4
 MAX_LINE = 300
 MAX_TITLE = 150
+PROVISIONAL = "the model did not grade this change; the severity is provisional."
 
 
 def is_slack_channel(channel: str) -> bool:
@@ -85,6 +86,8 @@ def render_alert(cc: ClassifiedChange, *, channel: str) -> Alert:
         paragraphs += _slack_list("Facts", facts, "•", len(c.facts or change.facts))
         paragraphs += _slack_list("Evidence", evidence, ">", len(c.evidence))
         paragraphs += _slack_list("Changed", blocks, "•", len(change.blocks))
+        if model_did_not_run(c):
+            paragraphs.append(f":warning: *{PROVISIONAL}*")
         meta = f"{c.category} · {change.page_kind} page · {grade} · {footer}"
         paragraphs.append(f"_{esc(meta)}_")
         paragraphs.append(f"<{slack_url(change.url)}|Open the {esc(str(change.page_kind))} page>")
@@ -99,7 +102,9 @@ def render_alert(cc: ClassifiedChange, *, channel: str) -> Alert:
         lines += _plain_list("Facts", facts, "•", len(c.facts or change.facts))
         lines += _plain_list("Evidence", evidence, ">", len(c.evidence))
         lines += _plain_list("Changed", blocks, "", len(change.blocks))
-        lines += [grade[0].upper() + grade[1:] + ".", esc(change.url), footer[0].upper() + footer[1:]]
+        lines.append(grade[0].upper() + grade[1:] + ".")
+        lines += [f"Note: {PROVISIONAL}"] if model_did_not_run(c) else []
+        lines += [esc(change.url), footer[0].upper() + footer[1:]]
         text = "\n".join(lines)
     return Alert(
         change_id=cc.id,

@@ -32,6 +32,7 @@ log = logging.getLogger("rivalwatch.slack")
 
 MAX_SECTION_TEXT = 3000
 MAX_SECTIONS = 40
+MAX_CONTEXT = 10  # Slack's limit of elements in a context block
 SEVERITY_MARK = {
     Severity.CRITICAL: ":red_circle:",
     Severity.HIGH: ":large_orange_circle:",
@@ -113,7 +114,16 @@ def build_slack_message(alert: Alert) -> dict[str, Any]:
         raise ValueError(f"alert for {alert.channel!r} is not rendered for Slack")
     head = f"{SEVERITY_MARK[alert.severity]} *{alert.severity.label.upper()}* · *{slack_text(alert.competitor)}*"
     paragraphs = [p for p in alert.text.split("\n\n") if p.strip()][:MAX_SECTIONS]
+    # render_alert ends with our own grade line ("_..._") and page link ("<https...|...>"); they
+    # read best as small print. Page text cannot start a paragraph with "_" or "<": it is
+    # escaped and always follows a heading or mark of ours.
+    tail: list[str] = []
+    while paragraphs and paragraphs[-1].startswith(("_", "<http")) and len(tail) < MAX_CONTEXT:
+        tail.insert(0, paragraphs.pop())
     blocks = [_section(head)] + [_section(p) for p in paragraphs]
+    if tail:
+        elements = [{"type": "mrkdwn", "text": clip(t, MAX_SECTION_TEXT), "verbatim": True} for t in tail]
+        blocks.append({"type": "context", "elements": elements})
     return {
         "text": alert.title,  # the notification text; escaped by render_alert
         "blocks": blocks,

@@ -52,7 +52,9 @@ def responder(server: SlackServer, sleeps: Sleeps, *, token: str = VALID_TOKEN, 
 def all_texts(payload: dict) -> list[str]:
     texts = [payload["text"]]
     for block in payload["blocks"]:
-        texts.append(block["text"]["text"])
+        objects = block["elements"] if block["type"] == "context" else [block["text"]]
+        assert all(o["type"] == "mrkdwn" and o["verbatim"] is True for o in objects)
+        texts += [o["text"] for o in objects]
     return texts
 
 
@@ -72,8 +74,11 @@ def test_delivers_block_kit_message(slack: SlackServer) -> None:
     assert payload["channel"] == "#competitors"
     assert payload["unfurl_links"] is False and payload["unfurl_media"] is False
     blocks = payload["blocks"]
-    assert all(b["type"] == "section" and b["text"]["verbatim"] is True for b in blocks)
+    assert [b["type"] for b in blocks] == ["section"] * 4 + ["context"]
     assert blocks[0]["text"]["text"] == ":red_circle: *CRITICAL* · *Acme Analytics*"
+    [grade, link] = blocks[-1]["elements"]
+    assert grade["text"].startswith("_pricing · pricing page · graded by rules (offline), confidence 0.50")
+    assert link["text"] == "<https://acme.example/pricing|Open the pricing page>"
     joined = "\n".join(all_texts(payload))
     for part in ("*Pro price rose*", "• Pro monthly: $49 → $59", "> Pro $59 / month", "change #42"):
         assert part in joined
