@@ -1,4 +1,4 @@
-"""Development harness for the rules classifier over the corpus's static pages.
+"""Development harness for the rules classifier over the corpus's static (and, with --js, JS) pages.
 
 For every labelled version step of a page served as static HTML, it renders both versions
 with the corpus's own noise (serve.py's placeholders and shuffles, seeded), extracts them with
@@ -6,7 +6,10 @@ with the corpus's own noise (serve.py's placeholders and shuffles, seeded), extr
 change with ``classify_by_rules`` and compares with the label. It prints the severity
 confusion matrix, exact and within-one accuracy, critical recall and category accuracy.
 
-    .venv/bin/python bench/classify_rules_dev.py [--corpus ../shared/corpus] [--misses] [--seed 7]
+    .venv/bin/python bench/classify_rules_dev.py [--corpus ../shared/corpus] [--misses] [--seed 7] [--js]
+
+With --js, the corpus is served on 127.0.0.1 (its own serve.py, faults off) and the JS pages
+are rendered by the project's BrowserFetcher (real Chromium) before extraction.
 
 Fast iteration only: the official evaluation drives the real daemon over the served corpus,
 JS pages included (bench/classify_eval.py).
@@ -15,12 +18,15 @@ JS pages included (bench/classify_eval.py).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import json
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,23 +55,66 @@ def steps(corpus: Path):
             yield json.loads(line)
 
 
-def grade_step(label: dict, *, corpus: Path, server, noise, company: str, base: datetime):
+def page_of(label: dict, corpus: Path) -> tuple[Path, dict]:
     competitor, page_name = label["page"].split("/", 1)
     folder = corpus / "competitors" / competitor / "pages" / page_name
-    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
-    if meta["render"] != "static":
-        return None
+    return folder, json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+
+
+def watch_for(label: dict, *, corpus: Path, server, origin: str) -> Watch:
+    competitor = label["page"].split("/", 1)[0]
+    folder, meta = page_of(label, corpus)
     profile = json.loads((corpus / "competitors" / competitor / "profile.json").read_text(encoding="utf-8"))
-    page = server.Page(competitor, folder)
-    watch = Watch(
+    return Watch(
         competitor=profile.get("name", competitor),
-        url=f"http://127.0.0.1{page.url_path}",
+        url=origin + server.Page(competitor, folder).url_path,
         kind=PageKind(meta["kind"]),
-        render=Render.STATIC,
+        render=Render.STATIC if meta["render"] == "static" else Render.BROWSER,
+        respect_robots=False,
     )
+
+
+async def render_js_pages(labels: list[dict], *, corpus: Path, server, seed: int) -> dict[tuple[str, int], str]:
+    """Each JS page version as real Chromium renders it, from the corpus served on loopback."""
+    from monitor.config import FetchConfig
+    from monitor.fetch.browser import BrowserFetcher
+
+    served = server.Corpus(corpus, seed=seed, step=1)
+    for page in served.pages.values():
+        page.meta["faults"] = {}  # faults are the fetchers' business, not the classifier's
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), server.make_handler(served))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{httpd.server_address[1]}"
+    rendered: dict[tuple[str, int], str] = {}
+    try:
+        async with BrowserFetcher.from_config(FetchConfig(per_host_delay=0, retries=0)) as fetcher:
+            for label in labels:
+                watch = watch_for(label, corpus=corpus, server=server, origin=origin)
+                for version in (label["from"], label["to"]):
+                    if (label["page"], version) in rendered:
+                        continue
+                    served.step = version
+                    result = await fetcher.fetch(watch)
+                    if not result.ok or result.text is None:
+                        sys.exit(f"rendering {label['page']} v{version} failed: {result.error}")
+                    rendered[(label["page"], version)] = result.text
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    return rendered
+
+
+def grade_step(label: dict, *, corpus: Path, server, noise, company: str, base: datetime, rendered: dict):
+    folder, meta = page_of(label, corpus)
+    if meta["render"] != "static" and (label["page"], label["from"]) not in rendered:
+        return None
+    watch = watch_for(label, corpus=corpus, server=server, origin="http://127.0.0.1")
+    page = server.Page(label["page"].split("/", 1)[0], folder)
     snaps = []
     for n, version in enumerate((label["from"], label["to"])):
-        html = noise(folder.joinpath(f"v{version:02d}.html").read_text(encoding="utf-8"), page)
+        html = rendered.get((label["page"], version))
+        if html is None:
+            html = noise(folder.joinpath(f"v{version:02d}.html").read_text(encoding="utf-8"), page)
         extracted = extract_page(html, watch)
         snaps.append(Snapshot(id=version, url=watch.url, taken_at=base + timedelta(hours=n), page=extracted))
     started = time.perf_counter()
@@ -86,6 +135,7 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="print every step graded wrong")
     parser.add_argument("--blocks", action="store_true", help="with --misses, print the change's blocks")
     parser.add_argument("--no-company", action="store_true", help="grade without our company profile")
+    parser.add_argument("--js", action="store_true", help="also grade JS pages, rendered by real Chromium")
     args = parser.parse_args()
     corpus = args.corpus.resolve()
     if not (corpus / "labels.jsonl").is_file():
@@ -99,8 +149,15 @@ def main() -> None:
     confusion: Counter[tuple[str, str]] = Counter()
     exact = within = cat_ok = total = crit = crit_hit = 0
     timings: list[float] = []
-    for label in steps(corpus):
-        result = grade_step(label, corpus=corpus, server=server, noise=noisy.noise, company=company, base=base)
+    labels = list(steps(corpus))
+    rendered: dict[tuple[str, int], str] = {}
+    if args.js:
+        js_labels = [lb for lb in labels if page_of(lb, corpus)[1]["render"] != "static"]
+        rendered = asyncio.run(render_js_pages(js_labels, corpus=corpus, server=server, seed=args.seed))
+    for label in labels:
+        result = grade_step(
+            label, corpus=corpus, server=server, noise=noisy.noise, company=company, base=base, rendered=rendered
+        )
         if result is None:
             continue
         severity, category, summary, elapsed, change = result
@@ -132,7 +189,8 @@ def main() -> None:
     if not total:
         sys.exit("no static steps found")
     profile = "none" if not company else "company.md"
-    print(f"\nstatic steps graded: {total}   (corpus {corpus}, noise seed {args.seed}, profile {profile})\n")
+    kinds = "static and JS" if args.js else "static"
+    print(f"\n{kinds} steps graded: {total}   (corpus {corpus}, noise seed {args.seed}, profile {profile})\n")
     print("severity confusion (rows: label, columns: rules)")
     print(" " * 10 + "".join(f"{lvl:>10}" for lvl in LEVELS))
     for want in LEVELS:
