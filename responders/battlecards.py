@@ -23,6 +23,7 @@ from responders.card_review import (
     EditBlock,
     ReviewOutcome,
     apply_review,
+    describe_outcome,
     marker_json,
     parse_proposal,
     review_proposal,
@@ -31,7 +32,8 @@ from responders.card_review import (
 )
 from responders.escape import code_fence, code_span, markdown_inline, markdown_url, plain_line
 
-__all__ = ["ReviewOutcome", "apply_review", "proposal_path_for", "review_proposal", "stage_card_update"]
+__all__ = ["ReviewOutcome", "apply_review", "describe_outcome", "proposal_path_for", "review_proposal"]
+__all__ += ["stage_card_update"]
 __all__ += ["load_proposal", "write_proposal"]
 
 MAX_LINE = 300

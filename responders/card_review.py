@@ -190,6 +190,24 @@ def _append_to_section(lines: list[str], section: str, new: list[str]) -> str:
     return "\n".join(lines[:insert] + lead + new + gap + after)
 
 
+def describe_outcome(outcome: ReviewOutcome, *, proposal_path: Path) -> str:
+    """What a review run did, in words for the terminal."""
+
+    def numbers(items: tuple[int, ...]) -> str:
+        return ", ".join(str(i) for i in items) or "none"
+
+    lines = [
+        f"applied: {numbers(outcome.applied)}; rejected: {numbers(outcome.rejected)}; "
+        f"waiting: {numbers(outcome.pending)}"
+    ]
+    lines += [f"problem: {p}" for p in outcome.problems]
+    if outcome.remaining is None:
+        lines.append(f"every edit is decided; {proposal_path.name} was removed")
+    elif outcome.pending:
+        lines.append(f"tick one box per edit in {proposal_path} and run review again")
+    return "\n".join(lines)
+
+
 def review_proposal(proposal_path: Path, *, card_path: Path | None = None) -> ReviewOutcome:
     """Apply a reviewed proposal file: rewrite the card, keep or remove the proposal."""
     proposal_text = proposal_path.read_text(encoding="utf-8")

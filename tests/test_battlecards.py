@@ -186,3 +186,17 @@ def test_load_proposal_reads_back_who_and_what(tmp_path: Path) -> None:
     loaded = load_proposal(path)
     assert (loaded.competitor, loaded.card_path, loaded.proposal_path) == ("Acme Analytics", card, path)
     assert loaded.change_ids == (1, 2, 3) and loaded.markdown == markdown
+
+
+def test_describe_outcome_tells_what_happened(tmp_path: Path) -> None:
+    from responders.battlecards import describe_outcome
+
+    card, markdown = staged_three(tmp_path)
+    markdown = tick(tick(tick(markdown, 1, "approve"), 2, "approve"), 2, "reject")
+    outcome = apply_review(proposal_text=markdown, card_text=ACME)
+    text = describe_outcome(outcome, proposal_path=tmp_path / "acme.proposed.md")
+    assert text.splitlines() == [
+        "applied: 1; rejected: none; waiting: 2, 3",
+        "problem: edit 2: tick one box, not 2 (approve, reject)",
+        f"tick one box per edit in {tmp_path}/acme.proposed.md and run review again",
+    ]
