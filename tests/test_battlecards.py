@@ -200,3 +200,21 @@ def test_describe_outcome_tells_what_happened(tmp_path: Path) -> None:
         "problem: edit 2: tick one box, not 2 (approve, reject)",
         f"tick one box per edit in {tmp_path}/acme.proposed.md and run review again",
     ]
+
+
+EXAMPLE_CARDS = sorted((Path(__file__).parent.parent / "config" / "battlecards").glob("*.md"))
+
+
+@pytest.mark.parametrize("card", EXAMPLE_CARDS, ids=[c.stem for c in EXAMPLE_CARDS])
+def test_example_cards_take_an_approved_edit_in_an_existing_section(card: Path, tmp_path: Path) -> None:
+    copy = tmp_path / card.name
+    shutil.copy(card, copy)
+    proposal = stage(copy, [{"id": 1, "severity": "high", "category": "product", "facts": ["launched X"]}])
+    assert proposal is not None
+    [edit] = parse_proposal(proposal.markdown).edits
+    assert edit.meta["section"] in [
+        line[3:].strip() for line in copy.read_text().splitlines() if line.startswith("## ")
+    ]
+    outcome = apply_review(proposal_text=tick(proposal.markdown, 1, "approve"), card_text=copy.read_text())
+    assert outcome.applied == (1,) and "- launched X (2026-11-22, change #1)" in outcome.card_text
+    assert outcome.card_text.count("\n## ") == copy.read_text().count("\n## ")
