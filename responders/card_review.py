@@ -62,6 +62,7 @@ class ParsedProposal:
 
 def parse_proposal(markdown: str) -> ParsedProposal:
     """Split a proposal into its header and edit blocks, reading each block's tick."""
+    markdown = markdown.replace("\r\n", "\n")  # an editor on Windows may have saved it
     found = PROPOSAL_MARKER.search(markdown)
     meta = json.loads(found.group(1)) if found else {}
     starts = list(EDIT_MARKER.finditer(markdown))
@@ -109,7 +110,7 @@ class ReviewOutcome:
 def apply_review(*, proposal_text: str, card_text: str) -> ReviewOutcome:
     """Merge the approved and edited edits into the card; keep undecided ones for later."""
     parsed = parse_proposal(proposal_text)
-    card = card_text
+    card = card_text.replace("\r\n", "\n")
     applied, rejected, pending, problems, keep = [], [], [], [], []
     applied_ids: list[int] = []
     rejected_ids: list[int] = []

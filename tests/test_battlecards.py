@@ -218,3 +218,10 @@ def test_example_cards_take_an_approved_edit_in_an_existing_section(card: Path, 
     outcome = apply_review(proposal_text=tick(proposal.markdown, 1, "approve"), card_text=copy.read_text())
     assert outcome.applied == (1,) and "- launched X (2026-11-22, change #1)" in outcome.card_text
     assert outcome.card_text.count("\n## ") == copy.read_text().count("\n## ")
+
+
+def test_a_proposal_saved_with_windows_line_endings_still_reviews(tmp_path: Path) -> None:
+    card, markdown = staged_three(tmp_path)
+    crlf = tick(markdown, 1, "approve").replace("\n", "\r\n")
+    outcome = apply_review(proposal_text=crlf, card_text=ACME.replace("\n", "\r\n"))
+    assert outcome.applied == (1,) and "- Pro: $59 per seat" in outcome.card_text
