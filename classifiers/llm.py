@@ -101,7 +101,6 @@ class LLMClassifier:
 
     async def classify(self, change: Change, *, context: ClassifyContext) -> Classification:
         """Grade one change; raises ``LLMUnavailable`` or ``BudgetExceeded`` for the rules to take over."""
-        rules = classify_by_rules(change, company=context.company)
         model = self.triage_model
         key = cache_key(model=model, change=change)
         grade = None
@@ -134,7 +133,7 @@ class LLMClassifier:
             change=change,
             model=model,
             floor=severity_floor(change),
-            rules=rules,
+            rules=lambda: classify_by_rules(change, company=context.company),
             injection_seen=looks_like_injection(change),
         )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer, field_validator
@@ -178,10 +179,23 @@ def grade_to_classification(
     change: Change,
     model: str,
     floor: Severity,
-    rules: Classification,
+    rules: Classification | Callable[[], Classification],
     injection_seen: bool,
 ) -> Classification:
-    """The grade as a ``Classification``, after the checks that make it trustworthy."""
+    """The grade as a ``Classification``, after the checks that make it trustworthy.
+
+    ``rules`` may be a function: the rules' grade costs as much as the rest of this path
+    together and is needed only when the model's grade is lifted, distrusted or incomplete.
+    """
+    rules_grade = rules if isinstance(rules, Classification) else None
+
+    def by_rules() -> Classification:
+        nonlocal rules_grade
+        if rules_grade is None:
+            assert callable(rules)
+            rules_grade = rules()
+        return rules_grade
+
     evidence = found_evidence(grade.evidence, change)
     confidence = grade.confidence
     if grade.evidence and len(evidence) < len(grade.evidence):
@@ -189,19 +203,19 @@ def grade_to_classification(
         confidence *= 0.5 + 0.5 * len(evidence) / len(grade.evidence)
     severity = max(grade.severity, floor)
     if severity != grade.severity:
-        confidence = min(confidence, rules.confidence)
+        confidence = min(confidence, by_rules().confidence)
     if injection_seen or grade.injection_suspected:
         # a page that talks to graders may have talked this one down: never go below the rules
-        severity = max(severity, rules.severity)
+        severity = max(severity, by_rules().severity)
         confidence = min(confidence, 0.5)
     category = grade.category
     if category is Category.NONE and severity > Severity.NONE:
-        category = rules.category
+        category = by_rules().category
     return Classification(
         severity=severity,
         category=category,
         summary=grade.summary,
-        facts=grade.facts or rules.facts,
+        facts=grade.facts or by_rules().facts,
         evidence=evidence,
         source=f"llm:{model}",
         confidence=round(confidence, 3),
