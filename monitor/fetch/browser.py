@@ -17,8 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import ClassVar
+from urllib.parse import urldefrag
 
-from playwright.async_api import Browser, BrowserContext, Playwright, Route, async_playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
 
 from monitor.config import FetchConfig
 from monitor.fetch.browser_page import (
@@ -61,6 +62,7 @@ class _Shared:
         self.uses = 0
         self.inflight = 0
         self.retired = False
+        self.idle_pages: list[Page] = []  # a context's open pages waiting for the next fetch
 
     async def release(self) -> None:
         self.inflight -= 1
@@ -217,10 +219,26 @@ class BrowserFetcher:
         try:
             # launching is not the site's fault: the attempt's clock starts after the lease
             browser, context = await self._lease(watch)
+            page: Page | None = None
+            reusable = False
             try:
+                page = await self._page_for(watch, context)
                 async with asyncio.timeout(self._cfg.timeout + BACKSTOP):
-                    return await self._render(watch, context.thing, now)  # type: ignore[arg-type]
+                    result, headers = await self._render(watch, page, now)
+                # a page that timed out may still be loading, a screenshot page has its own route,
+                # and a page that failed in the browser may be broken: only clean pages go back
+                reusable = (
+                    not watch.screenshot
+                    and not context.retired
+                    and (result.error is None or result.error.kind is not FetchErrorKind.BROWSER)
+                )
+                return result, headers
             finally:
+                if page is not None:
+                    if reusable:
+                        context.idle_pages.append(page)
+                    else:
+                        await _close_page(page)
                 await context.release()
                 await browser.release()
         except (PlaywrightError, TimeoutError) as exc:
@@ -232,17 +250,25 @@ class BrowserFetcher:
         except ValueError as exc:  # a misconfigured action
             return failed(watch.url, now, FetchErrorKind.BROWSER, str(exc)), headers
 
-    async def _render(
-        self, watch: Watch, context: BrowserContext, now: datetime
-    ) -> tuple[FetchResult, Mapping[str, str]]:
-        cfg = self._cfg
-        page = await context.new_page()
-        try:
-            page.set_default_timeout(cfg.timeout * 1000)
-            quiet = NetworkQuiet(page)
+    async def _page_for(self, watch: Watch, context: _Shared) -> Page:
+        """An idle page of the context (a new page costs several navigations), or a new one."""
+        if watch.screenshot or not context.idle_pages:
+            page = await context.thing.new_page()  # type: ignore[union-attr]
             if watch.screenshot:
                 # a screenshot is for people: let images and fonts through for this page only
                 await page.route("**/*", lambda route: route.continue_())
+            return page
+        page = context.idle_pages.pop()
+        if urldefrag(page.url).url == urldefrag(watch.url).url and "#" in page.url + watch.url:
+            # only the fragment differs: goto would scroll, not load; start from a blank page
+            await page.goto("about:blank")
+        return page
+
+    async def _render(self, watch: Watch, page: Page, now: datetime) -> tuple[FetchResult, Mapping[str, str]]:
+        cfg = self._cfg
+        page.set_default_timeout(cfg.timeout * 1000)
+        quiet = NetworkQuiet(page)
+        try:
             response = await page.goto(watch.url, wait_until="load")
             if response is None:
                 return failed(watch.url, now, FetchErrorKind.BROWSER, "navigation produced no response"), {}
@@ -282,10 +308,7 @@ class BrowserFetcher:
             result = FetchResult(url=watch.url, fetched_at=now, text=html, screenshot=shot, **known)  # type: ignore[arg-type]
             return result, headers
         finally:
-            try:
-                await page.close()
-            except PlaywrightError:
-                pass  # the browser went down with it; the next lease relaunches
+            quiet.detach(page)
 
     async def _check_response(self, watch: Watch, now: datetime, response, known: dict) -> FetchResult | None:
         """The raw answer's verdict: status, type, size, challenge, emptiness, truncation."""
@@ -320,3 +343,10 @@ class BrowserFetcher:
         if not visible_text(html):
             return FetchError(FetchErrorKind.EMPTY, "the rendered page has no text")
         return None
+
+
+async def _close_page(page: Page) -> None:
+    try:
+        await page.close()
+    except PlaywrightError:
+        pass  # the browser went down with it; the next lease relaunches

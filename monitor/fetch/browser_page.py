@@ -41,6 +41,12 @@ class NetworkQuiet:
         page.on("requestfinished", self._ended)
         page.on("requestfailed", self._ended)
 
+    def detach(self, page: Page) -> None:
+        """Stop listening, so a page reused for the next fetch carries no old counters."""
+        page.remove_listener("request", self._started)
+        page.remove_listener("requestfinished", self._ended)
+        page.remove_listener("requestfailed", self._ended)
+
     def _started(self, request: Request) -> None:
         self._inflight.add(request)
         self._activity.set()
