@@ -38,7 +38,8 @@ from monitor.records import Render, Watch  # noqa: E402
 APP_JS = b"""(function () {
   var n = document.body.dataset.n, rows = '';
   for (var i = 0; i < 40; i++) rows += '<li>Feature ' + i + ' of plan ' + n + '</li>';
-  document.getElementById('app').innerHTML = '<h1>Plan ' + n + ' costs $' + (10 + Number(n)) + '</h1><ul>' + rows + '</ul>';
+  document.getElementById('app').innerHTML =
+    '<h1>Plan ' + n + ' costs $' + (10 + Number(n)) + '</h1><ul>' + rows + '</ul>';
 })();"""
 
 
