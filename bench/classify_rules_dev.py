@@ -74,6 +74,13 @@ def watch_for(label: dict, *, corpus: Path, server, origin: str) -> Watch:
     )
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:  # the browser drops idle keep-alives
+        pass
+
+
 async def render_js_pages(labels: list[dict], *, corpus: Path, server, seed: int) -> dict[tuple[str, int], str]:
     """Each JS page version as real Chromium renders it, from the corpus served on loopback."""
     from monitor.config import FetchConfig
@@ -82,7 +89,7 @@ async def render_js_pages(labels: list[dict], *, corpus: Path, server, seed: int
     served = server.Corpus(corpus, seed=seed, step=1)
     for page in served.pages.values():
         page.meta["faults"] = {}  # faults are the fetchers' business, not the classifier's
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), server.make_handler(served))
+    httpd = _QuietServer(("127.0.0.1", 0), server.make_handler(served))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     origin = f"http://127.0.0.1:{httpd.server_address[1]}"
     rendered: dict[tuple[str, int], str] = {}

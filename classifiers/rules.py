@@ -12,6 +12,7 @@ grade from below: a changed core price is at least high whatever a model says.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Self
 
 from classifiers.keywords import ROTATING_WIDGET, is_consent_notice
@@ -44,6 +45,16 @@ def _is_boilerplate(block: BlockChange) -> bool:
     return block.kind is BlockKind.BUTTON and all(len((t or "").split()) <= 3 for t in (block.before, block.after))
 
 
+_PLUMBING = re.compile(r"(?<!\w)(?:sdks?|library|libraries|plugin|connector|integration|api client)(?!\w)", re.I)
+
+
+def _launches_plumbing(sub: Substance) -> bool:
+    """An SDK, plugin or connector reaches our buyers through a product; it is not one."""
+    headings = [b.after or "" for b in sub.added + sub.edited if b.kind is BlockKind.HEADING]
+    named = headings[:1] or [b.after or "" for b in sub.added[:1]]
+    return any(_PLUMBING.search(text) for text in named)
+
+
 def _reranked_list(sub: Substance) -> bool:
     """Short list entries swapped in and out one for one: a "popular" or "trending" widget."""
     if sub.edited or len(sub.added) < 2 or len(sub.added) != len(sub.removed):
@@ -69,6 +80,7 @@ def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
         change.page_kind in _LAUNCH_PAGES
         and "launch" in hits
         and aimed_at_us(sub.full_new_text(), focus_terms(company))
+        and not _launches_plumbing(sub)
     ):
         family = [
             Signal(Severity.CRITICAL, Category.PRODUCT, "a launch aimed at our buyers", s.evidence, 0.6)

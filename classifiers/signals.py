@@ -10,7 +10,7 @@ import re
 
 from classifiers.fact_signals import Signal, fact_signals
 from classifiers.keywords import ADD_ON, CONTACT_EMAIL, FAMILIES, POSTAL_ADDRESS, Family
-from classifiers.text import Substance, has_money, headline_edit, quote, similarity
+from classifiers.text import Substance, has_money, headline_edit, normalise, quote, similarity
 from monitor.records import BlockChange, BlockKind, Category, Change, PageKind, Severity
 
 S, C, K = Severity, Category, PageKind
@@ -73,8 +73,8 @@ def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -
         severity = family.severity
         if family.name == "major-integration" and "beta" in hits:
             severity = S.MEDIUM  # an integration in beta is not yet a major one
-        if family.name == "launch" and change.page_kind is K.DOCS:
-            severity = S.MEDIUM
+        if family.name == "launch" and change.page_kind in (K.DOCS, K.INTEGRATIONS):
+            severity = S.MEDIUM  # every new SDK row or integration card wears a "New" badge
         if family.name == "beta" and "launch" in hits:
             continue  # a launch in beta is still a launch
         category = family.category
@@ -143,6 +143,13 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
         if extra:
             return Signal(S.MEDIUM, C.PRICING, "an add-on's price changed", quotes, 0.6)
         return Signal(S.CRITICAL, C.PRICING, "a listed price changed", quotes, 0.6)
+    requantified = [b for b in sub.edited if _only_numbers_differ(b.before or "", b.after or "")]
+    if kind is K.PRICING and requantified:
+        quotes = tuple(quote(b.after or "") for b in requantified[:2])
+        if any(_FREE.search(f"{b.before} {b.after}") for b in requantified):
+            # more (or less) for free is a price change for everyone on usage pricing
+            return Signal(S.CRITICAL, C.PRICING, "the free allowance changed", quotes, 0.6)
+        return Signal(S.HIGH, C.PRICING, "a plan's included amounts changed", quotes, 0.55)
     logos = [b for b in sub.added if _looks_like_logo(b)]
     others = [b for b in sub.added if b not in logos]
     if kind in (K.HOMEPAGE, K.CUSTOMERS) and logos and len(others) <= 3 and not sub.removed:
@@ -206,3 +213,16 @@ def _looks_like_logo(block: BlockChange) -> bool:
     if not all(w[0].isupper() or not w[0].isalpha() for w in words):
         return False
     return not block.path or bool(_LOGO_WALL.search(" ".join(block.path)))
+
+
+_FREE = re.compile(
+    r"(?<!\w)(?:free|included|allowance|kostenlos\w*|inklusive|gratuit\w*|inclus\w*)(?!\w)", re.IGNORECASE
+)
+_HAS_DIGIT = re.compile(r"\S*\d\S*")
+
+
+def _only_numbers_differ(before: str, after: str) -> bool:
+    """ "1M events" → "5M events": the same words around different amounts."""
+    if _HAS_DIGIT.findall(before) == _HAS_DIGIT.findall(after):
+        return False
+    return normalise(_HAS_DIGIT.sub(" ", before)) == normalise(_HAS_DIGIT.sub(" ", after))
