@@ -13,7 +13,7 @@ from pathlib import Path
 
 from classifiers.rules import RulesClassifier
 from monitor.delivery import Dispatcher
-from monitor.errors import ClassifierError
+from monitor.errors import BudgetExceeded, ClassifierError
 from monitor.records import (
     Category,
     Change,
@@ -67,7 +67,9 @@ class Grader:
         except ClassifierError as exc:
             log.warning("classifier failed for %s (%s); grading by rules", change.url, exc)
             grade = await self.rules.classify(change, context=context)
-            return replace(grade, source="llm-failed→rules"), True
+            # the digest tells a spent budget apart from a model that failed
+            source = "budget→rules" if isinstance(exc, BudgetExceeded) else "llm-failed→rules"
+            return replace(grade, source=source), True
 
     async def grade(
         self,

@@ -453,3 +453,40 @@ def test_an_unreadable_answer_is_reported_not_retried(server: OpenAICompatibleSe
     with pytest.raises(LLMUnavailable):
         run(config(server), classify(feature_change()), ledger=ledger)
     assert len(server.requests) == 1 and not ledger.calls[0].ok
+
+
+@pytest.mark.parametrize(
+    ("script", "budget", "source"),
+    [
+        (
+            [Reply(content="high"), Reply(content="still not JSON")],
+            {"daily_usd": 1, "monthly_usd": 10},
+            "llm-failed→rules",
+        ),
+        ([], {"daily_usd": 0, "monthly_usd": 10}, "budget→rules"),
+    ],
+    ids=["malformed-twice", "over-budget"],
+)
+def test_the_daemon_grades_by_rules_and_says_why(
+    server: OpenAICompatibleServer, api_key: str, tmp_path: Any, script: list, budget: dict, source: str
+) -> None:
+    """Fail open: the grader delivers the rules grade, names why, and marks a re-grade."""
+    from monitor.delivery import Dispatcher
+    from monitor.grading import Grader
+    from monitor.store import Store
+
+    server.answer(*script)
+    store = Store.open(f"sqlite:///{tmp_path / 'rivalwatch.db'}")
+    dispatcher = Dispatcher(store=store, console=None, file=None, slack=None)
+
+    async def grade(classifier: LLMClassifier) -> tuple:
+        grader = Grader(store=store, classifier=classifier, dispatcher=dispatcher)
+        return await grader.classify(price_change(), watch=None)
+
+    try:
+        grade_, regrade = run(config(server, budget=budget), grade)
+    finally:
+        store.close()
+    assert grade_.source == source and regrade is True
+    assert grade_.severity is Severity.CRITICAL, "the rules' grade of a core price rise"
+    assert len(server.requests) == len(script)
