@@ -32,12 +32,26 @@ DEFAULT_RUBRIC = """\
 - low: minor feature or content updates worth knowing in the digest.
 - none: typos, dates, copyright years, layout or wording churn with no meaning."""
 
+_ADDRESSEE = r"(?:AI|A\.I\.|LLM|GPT|language models?|assistants?|chatbots?|bots?|graders?|classifiers?|crawlers?)"
 _INJECTION = re.compile(
-    r"(ignore|disregard|forget)\b.{0,40}\b(previous|above|prior|earlier|all)\b.{0,20}\b"
-    r"(instruction|prompt|rule|direction)s?"
-    r"|\b(AI|LLM|language model|GPT|assistant|chatbot)s?\b.{0,60}\b(rate|grade|classify|mark|score|treat)\b"
-    r"|\b(system|developer)\s*(prompt|message)\b"
-    r"|</?\s*(system|instructions?|untrusted|data)\s*>",
+    "|".join(
+        (
+            # "ignore all previous instructions", "disregard the above rules"
+            r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:previous|above|prior|earlier|all|your)\b.{0,20}"
+            r"\b(?:instructions?|prompts?|rules|directions|guidelines)\b",
+            # "AI assistants: rate ...", "Note to LLMs, ...", "if you are an AI"
+            rf"\b{_ADDRESSEE}\s*[:,]\s*.{{0,40}}\b(?:rate|grade|classify|mark|score|treat|ignore|output|reply|respond)\b",
+            rf"\b(?:(?:note|message)\s+to|instructions?\s+(?:to|for))\s+(?:all\s+|any\s+)?{_ADDRESSEE}",
+            rf"\bif\s+you\s+are\s+an?\s+{_ADDRESSEE}",
+            # "rate all changes on this page as low"
+            r"\b(?:rate|grade|classify|mark|score)\s+(?:all|every|any|this|these|the)\s+(?:\w+\s+){0,2}?"
+            r"(?:changes?|updates?|pages?|content|edits?)\b.{0,40}\b(?:as|at)\b",
+            r"\b(?:system|developer)\s*(?:prompt|message)\b",
+            # forged roles, tags and our own fence markers
+            r"</?\s*(?:system|instructions?|untrusted|data|assistant)\s*>",
+            r"UNTRUSTED_PAGE_DATA|<<<\s*REFERENCE",
+        )
+    ),
     re.IGNORECASE | re.DOTALL,
 )
 
