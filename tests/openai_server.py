@@ -4,7 +4,8 @@ It speaks ``POST /v1/chat/completions`` well enough for the official openai clie
 request takes the next scripted ``Reply`` (an answer, an error status with headers, or a
 hang until the server closes); with none left it answers 500, so a test that sends more
 requests than it scripted fails loudly. ``json_schema_supported=False`` makes it reject
-structured output with a 400, as older vLLM and Ollama builds do.
+structured output with a 400, as older vLLM and Ollama builds do; ``unsupported_params``
+rejects requests carrying those keys, as OpenAI's reasoning models do with ``max_tokens``.
 """
 
 from __future__ import annotations
@@ -63,10 +64,11 @@ class Recorded:
 
 
 class OpenAICompatibleServer:
-    def __init__(self, *, json_schema_supported: bool = True) -> None:
+    def __init__(self, *, json_schema_supported: bool = True, unsupported_params: tuple[str, ...] = ()) -> None:
         self.script: deque[Reply] = deque()
         self.requests: list[Recorded] = []
         self.json_schema_supported = json_schema_supported
+        self.unsupported_params = unsupported_params
         self._closing = threading.Event()
         self._lock = threading.Lock()
         server = self
@@ -120,6 +122,10 @@ class OpenAICompatibleServer:
         fmt = body.get("response_format") or {}
         if not self.json_schema_supported and fmt.get("type") == "json_schema":
             return Reply(status=400, error="response_format type json_schema is not supported by this server")
+        for name in self.unsupported_params:
+            if name in body:
+                # OpenAI's own wording for reasoning models
+                return Reply(status=400, error=f"Unsupported parameter: '{name}' is not supported with this model.")
         if not self.script:
             return Reply(status=500, error="the test scripted no more answers")
         return self.script.popleft()

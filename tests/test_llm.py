@@ -490,3 +490,34 @@ def test_the_daemon_grades_by_rules_and_says_why(
     assert grade_.source == source and regrade is True
     assert grade_.severity is Severity.CRITICAL, "the rules' grade of a core price rise"
     assert len(server.requests) == len(script)
+
+
+def test_adapts_to_parameters_a_model_rejects(api_key: str) -> None:
+    with OpenAICompatibleServer(unsupported_params=("max_tokens", "temperature")) as server:
+        server.answer(grade_reply(), grade_reply())
+        ledger = InMemorySpendLedger()
+
+        async def twice(classifier: LLMClassifier) -> None:
+            await classifier.classify(feature_change(), context=ClassifyContext())
+            await classifier.classify(feature_change("Other."), context=ClassifyContext())
+
+        run(config(server, max_output_tokens=321), twice, ledger=ledger)
+        sent = [
+            sorted(k for k in ("max_tokens", "max_completion_tokens", "temperature") if k in r.body)
+            for r in server.requests
+        ]
+        assert sent == [
+            ["max_tokens", "temperature"],
+            ["max_completion_tokens", "temperature"],
+            ["max_completion_tokens"],
+            ["max_completion_tokens"],  # remembered for the next change
+        ]
+        assert server.requests[-1].body["max_completion_tokens"] == 321
+        assert [c.ok for c in ledger.calls] == [False, False, True, True]
+
+
+def test_an_answer_cut_off_at_the_token_limit_is_repaired(server: OpenAICompatibleServer, api_key: str) -> None:
+    server.answer(Reply(content='{"severity": "hi', finish_reason="length"), grade_reply(severity="high"))
+    grade = run(config(server), classify(feature_change()))
+    assert grade.severity is Severity.HIGH
+    assert "cut off at the token limit" in server.requests[1].messages[-1]["content"]
