@@ -128,6 +128,14 @@ def cmd_stage_cards(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_review(args: argparse.Namespace) -> int:
+    from monitor.overnight import review_cards
+
+    reports = review_cards(_config(args))
+    print("\n\n".join(reports) if reports else "no battle-card proposals waiting for review")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo.run import run_demo
 
@@ -160,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("noise", cmd_noise, "what is treated as noise on a page, and why").add_argument("url")
     add("digest", cmd_digest, "write the digest now").add_argument("--hours", type=int, default=24)
     add("stage-cards", cmd_stage_cards, "stage battle-card updates now")
+    add("review", cmd_review, "merge the approved and edited edits of reviewed battle-card proposals into the cards")
     p = sub.add_parser("demo", help="the whole loop on a packaged demo site")
     p.add_argument("--out", default="rivalwatch-demo", help="folder for the demo's outputs")
     p.add_argument("--steps", type=int, default=None, help="how many version steps to show")

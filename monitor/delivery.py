@@ -53,12 +53,10 @@ class Dispatcher:
     def queue_health(self, event: HealthEvent) -> None:
         channels = [c for c, on in (("console", self.console), ("file", self.file)) if on is not None]
         if self.slack is not None:
-            channels += [f"slack:{name}" for name in self.slack.health_routes()]
+            channels += [f"slack:{name}" for name in self.slack.health_routes(event.competitor)]
         for channel in channels:
             alert = render_health_alert(event, channel=channel)
-            self.store.enqueue(
-                alert, key=f"health:{event.url}:{event.kind}:{event.streak}:{channel}:{_now_key()}"
-            )
+            self.store.enqueue(alert, key=f"health:{event.url}:{event.kind}:{event.streak}:{channel}:{_now_key()}")
 
     def _responder(self, channel: str) -> Any | None:
         if channel == "console":

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from responders.battlecards import stage_card_update, write_proposal
-from responders.digest import build_digest, write_digest
+from responders.battlecards import load_proposal, stage_card_update, write_proposal
+from responders.digest import build_digest, render_digest_alert, write_digest
 
 from monitor.config import Config
 from monitor.store import Store, utcnow
@@ -34,10 +35,22 @@ def stage_cards(config: Config, store: Store) -> list[Path]:
         if proposal is None:
             continue
         path = write_proposal(proposal)
-        store.mark_carded(list(proposal.change_ids))
+        # every change considered is settled for the card, also those too minor to propose
+        store.mark_carded([cc.id for cc in changes])
         log.info("staged %d changes for %s at %s", len(proposal.change_ids), competitor.name, path)
         written.append(path)
     return written
+
+
+def review_cards(config: Config) -> list[str]:
+    """Merge every reviewed proposal into its card; returns what each review did, in words."""
+    from responders.card_review import describe_outcome, review_proposal
+
+    reports = []
+    for path in pending_proposals(config):
+        outcome = review_proposal(path)
+        reports.append(describe_outcome(outcome, proposal_path=path))
+    return reports
 
 
 def pending_proposals(config: Config) -> list[Path]:
@@ -72,10 +85,15 @@ def write_digest_file(config: Config, store: Store, *, hours: int = 24) -> Path:
         start=start,
         end=end,
         health=health,
-        proposals=pending_proposals(config),
+        proposals=[load_proposal(p) for p in pending_proposals(config)],
         notes=digest_notes(changes),
     )
-    return write_digest(digest, config.output_dir)
+    path = write_digest(digest, config.output_dir)
+    if "slack" in config.responders.digest.outputs and config.responders.digest.channel:
+        channel = f"slack:{config.responders.digest.channel}"
+        alert = render_digest_alert(replace(digest, path=path), changes, channel=channel)
+        store.enqueue(alert, key=f"digest:{end:%Y-%m-%dT%H:%M}:{channel}")
+    return path
 
 
 async def write_digest_now(config: Config, *, hours: int = 24) -> Path:

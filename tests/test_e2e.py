@@ -97,8 +97,12 @@ def test_price_rise_is_detected_graded_alerted_and_digested(site, tmp_path, caps
     assert "Acme Analytics" in digest and "$59" in digest
 
     assert main(["stage-cards", "--config", str(config)]) == 0
-    proposal = (tmp_path / "battlecards" / "acme.proposed.md").read_text()
-    assert "$59" in proposal
+    proposal_path = tmp_path / "battlecards" / "acme.proposed.md"
+    proposal = proposal_path.read_text()
+    assert "$59" in proposal and "$59" not in (tmp_path / "battlecards" / "acme.md").read_text()
+    proposal_path.write_text(proposal.replace("- [ ] approve", "- [x] approve", 1))  # sales approve edit 1
+    assert main(["review", "--config", str(config)]) == 0
+    assert "$59" in (tmp_path / "battlecards" / "acme.md").read_text()
     capsys.readouterr()
     assert main(["diff", site.url("/pricing"), "--config", str(config)]) == 0
     assert "$59" in capsys.readouterr().out
