@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from classifiers.fact_signals import Signal, fact_signals
-from classifiers.keywords import ADD_ON, CONTACT_EMAIL, FAMILIES, POSTAL_ADDRESS, Family
+from classifiers.keywords import ADD_ON, CONTACT_EMAIL, FAMILIES, FAMILY_BY_NAME, POSTAL_ADDRESS, Family
 from classifiers.text import Substance, has_money, headline_edit, normalise, quote, similarity
 from monitor.records import BlockChange, BlockKind, Category, Change, PageKind, Severity
 
@@ -46,6 +46,12 @@ def family_hits(change: Change, sub: Substance) -> dict[str, list[str]]:
             hits[family.name] = found
         elif family.name in _CONTEXT_FAMILIES and family.find(headings):
             hits[family.name] = family.find(headings)
+    if change.page_kind is K.BLOG:
+        # a post's body tells stories ("how we launched the beta..."); only a title announces
+        titles = " / ".join(b.after or "" for b in sub.added + sub.edited if b.kind is BlockKind.HEADING)
+        for name in ("launch", "beta"):
+            if name in hits and not FAMILY_BY_NAME[name].find(titles):
+                del hits[name]
     if any(_is_badge(b) for b in sub.added) and "launch" not in ignored:
         hits.setdefault("launch", []).append("New")
     return hits
@@ -167,6 +173,9 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
             return Signal(S.HIGH, C.POSITIONING, "the main message was rewritten", evidence, 0.5)
         return Signal(S.LOW, low_cat, "wording changed, same meaning", evidence, 0.55)
     if kind is K.PRICING:
+        plan_signal = _plan_cards(sub, evidence)
+        if plan_signal is not None:
+            return plan_signal
         if any((b.text.strip() in ("✓", "✔", "—", "-", "✗")) for b in sub.added + sub.removed + sub.edited):
             return Signal(S.HIGH, C.PRICING, "the plan comparison changed", evidence, 0.55)
         return Signal(S.MEDIUM, C.PRICING, "the pricing page changed", evidence, 0.5)
@@ -179,6 +188,10 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
             return Signal(S.LOW, C.PRODUCT, "a bug fix was logged", evidence, 0.65)
         return Signal(S.MEDIUM, C.PRODUCT, "a changelog entry was added", evidence, 0.6)
     if kind is K.CAREERS:
+        # no job facts were read: count the entries that look like postings
+        postings = [b for b in sub.added if b.kind in _ENTRY_KINDS and len(b.text.split()) <= 14]
+        if len(postings) >= 3:
+            return Signal(S.MEDIUM, C.HIRING, f"a hiring push: {len(postings)} new entries", evidence, 0.45)
         return Signal(S.LOW, C.HIRING, "the careers page changed", evidence, 0.5)
     if kind is K.INTEGRATIONS:
         return Signal(S.MEDIUM, C.PARTNERSHIPS, "the integrations list changed", evidence, 0.6)
@@ -226,3 +239,29 @@ def _only_numbers_differ(before: str, after: str) -> bool:
     if _HAS_DIGIT.findall(before) == _HAS_DIGIT.findall(after):
         return False
     return normalise(_HAS_DIGIT.sub(" ", before)) == normalise(_HAS_DIGIT.sub(" ", after))
+
+
+_ENTRY_KINDS = frozenset({BlockKind.LIST_ITEM, BlockKind.LINK, BlockKind.TABLE_ROW, BlockKind.HEADING})
+
+
+def _plan_cards(sub: Substance, evidence: tuple[str, ...]) -> Signal | None:
+    """Without plan facts: a heading that came or went with a price under it is a plan."""
+
+    def priced(blocks: tuple[BlockChange, ...], side: str) -> list[tuple[str, tuple[str, ...]]]:
+        cards = []
+        for block in blocks:
+            text = getattr(block, side) or ""
+            if block.kind is BlockKind.HEADING and len(text.split()) <= 4:
+                under = [getattr(b, side) or "" for b in blocks if b.path and b.path[-1] == text]
+                money = tuple(sorted(m for t in under for m in _money(t)))
+                if money:
+                    cards.append((text, money))
+        return cards
+
+    came, went = priced(sub.added, "after"), priced(sub.removed, "before")
+    if not came and not went:
+        return None
+    if came and went and sorted(m for _, m in came) == sorted(m for _, m in went):
+        return Signal(S.MEDIUM, C.PRICING, "a plan was renamed, prices unchanged", evidence, 0.5)
+    what = "a plan was added" if came and not went else "a plan was removed" if went else "plans changed"
+    return Signal(S.CRITICAL, C.PRICING, what, evidence, 0.55)
