@@ -196,6 +196,27 @@ def test_saved_session_gets_its_own_context(
     assert browser.stats.contexts >= before + 1
 
 
+def test_robots_disallow_is_honoured_before_any_rendering(
+    loop: asyncio.AbstractEventLoop, chromium_path: str | None
+) -> None:
+    with LoopbackSite() as own:
+        own.set("/robots.txt", Response("User-agent: *\nDisallow: /\n", headers={"Content-Type": "text/plain"}))
+        own.set("/pricing", "<html><body><p>Pro $49</p></body></html>")
+
+        async def run() -> tuple[FetchResult, FetchResult, BrowserFetcher]:
+            async with BrowserFetcher(config=FetchConfig(**QUICK), executable_path=chromium_path) as fetcher:
+                refused = await fetcher.fetch(watch(own.url("/pricing")))
+                launches_before_opt_out = fetcher.stats.launches
+                allowed = await fetcher.fetch(watch(own.url("/pricing"), respect_robots=False))
+                assert launches_before_opt_out == 0  # robots.txt is read before a browser is launched
+                return refused, allowed, fetcher
+
+        refused, allowed, _ = loop.run_until_complete(run())
+        assert refused.error is not None and refused.error.kind is FetchErrorKind.ROBOTS
+        assert allowed.ok and "Pro $49" in (allowed.text or "")
+        assert own.hits("/pricing") == 1
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_failures_are_not_content(
     loop: asyncio.AbstractEventLoop, browser: BrowserFetcher, web: LoopbackSite, case: dict

@@ -128,6 +128,7 @@ def test_transient_errors_back_off_then_give_up(site: LoopbackSite) -> None:
     sleep = RecordingSleep()
     result = fetch_once(site.url("/p"), sleep=sleep, retries=3, retry_backoff=0.5, retry_backoff_max=1.5)
     assert result.error is not None and result.error.kind is FetchErrorKind.HTTP_STATUS
+    assert result.error.message == "HTTP 503 (after 4 attempts)"
     assert site.hits("/p") == 4
     assert len(sleep.waits) == 3
     assert all(0 <= w <= cap for w, cap in zip(sleep.waits, [0.5, 1.0, 1.5], strict=True))
@@ -255,10 +256,7 @@ def _fetch_raw(reply: bytes, path: str = "/p", **config: object) -> FetchResult:
 
 def test_streamed_body_stops_at_the_size_cap() -> None:
     # no Content-Length: the body ends when the server closes; the cap must stop the read
-    reply = (
-        b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><body>"
-        + b"x" * 300_000
-    )
+    reply = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n<html><body>" + b"x" * 300_000
     result = _fetch_raw(reply, max_bytes=10_000)
     assert result.error is not None and result.error.kind is FetchErrorKind.TOO_LARGE
 
@@ -273,8 +271,6 @@ def test_refused_connection_is_a_connect_error() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    result = fetch_once(
-        f"http://127.0.0.1:{port}/", w=watch(f"http://127.0.0.1:{port}/", respect_robots=False)
-    )
+    result = fetch_once(f"http://127.0.0.1:{port}/", w=watch(f"http://127.0.0.1:{port}/", respect_robots=False))
     assert result.error is not None and result.error.kind is FetchErrorKind.CONNECT
     assert result.text is None and result.elapsed.total_seconds() >= 0

@@ -95,7 +95,11 @@ class BrowserFetcher:
         self._executable = executable_path
         # robots.txt is read over plain HTTP with the same honest User-Agent
         self._robots_client = None if robots else build_client(config)
-        self._robots = robots or RobotsCache(self._robots_client, user_agent=user_agent(config))  # type: ignore[arg-type]
+        self._robots = robots or RobotsCache(
+            self._robots_client,  # type: ignore[arg-type]
+            user_agent=user_agent(config),
+            timeout=config.timeout,
+        )
         self._limiter = limiter or HostLimiter(per_host=config.per_host, delay=config.per_host_delay)
         self._sleep = sleep
         self._rng = rng

@@ -26,9 +26,7 @@ def user_agent(cfg: FetchConfig) -> str:
     return f"{PRODUCT} (+{cfg.contact})"
 
 
-def failed(
-    url: str, fetched_at: datetime, kind: FetchErrorKind, message: str, **fields: object
-) -> FetchResult:
+def failed(url: str, fetched_at: datetime, kind: FetchErrorKind, message: str, **fields: object) -> FetchResult:
     return FetchResult(url=url, fetched_at=fetched_at, error=FetchError(kind, message), **fields)  # type: ignore[arg-type]
 
 
@@ -68,6 +66,7 @@ async def fetch_politely(
         if not allowed:
             return failed(watch.url, fetched_at, FetchErrorKind.ROBOTS, why)
     result: FetchResult | None = None
+    number = 0
     for number in range(cfg.retries + 1):
         async with limiter.slot(watch.url):
             result, headers = await attempt()
@@ -84,4 +83,8 @@ async def fetch_politely(
             )
         )
     assert result is not None
-    return replace(result, fetched_at=fetched_at, elapsed=timedelta(seconds=time.monotonic() - started))
+    elapsed = timedelta(seconds=time.monotonic() - started)
+    if result.error is not None and number > 0:
+        error = FetchError(result.error.kind, f"{result.error.message} (after {number + 1} attempts)")
+        return replace(result, fetched_at=fetched_at, elapsed=elapsed, error=error)
+    return replace(result, fetched_at=fetched_at, elapsed=elapsed)

@@ -86,9 +86,15 @@ class RobotsCache:
     """robots.txt per origin, fetched once even when many fetches ask at the same moment."""
 
     def __init__(
-        self, client: httpx.AsyncClient, *, user_agent: str, clock: Callable[[], float] = time.monotonic
+        self,
+        client: httpx.AsyncClient,
+        *,
+        user_agent: str,
+        timeout: float = 20.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
+        self._timeout = timeout
         self._agent = user_agent.split("/")[0]  # robots.txt groups name the product token
         self._clock = clock
         self._rules: dict[str, _Robots] = {}
@@ -116,8 +122,9 @@ class RobotsCache:
     async def _load(self, key: str) -> _Robots | None:
         now = self._clock()
         try:
-            response = await self._client.get(key + "/robots.txt", follow_redirects=True)
-        except httpx.HTTPError:
+            async with asyncio.timeout(self._timeout):
+                response = await self._client.get(key + "/robots.txt", follow_redirects=True)
+        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError):
             return None
         if response.status_code >= 500:
             return _Robots(None, True, now + ROBOTS_ERROR_TTL, f"robots.txt answered {response.status_code}")

@@ -31,9 +31,7 @@ def build_client(cfg: FetchConfig) -> httpx.AsyncClient:
     """The one client every fetch shares: its pool is sized so no fetch waits for a connection."""
     return httpx.AsyncClient(
         headers={"User-Agent": user_agent(cfg), "Accept": ACCEPT},
-        timeout=httpx.Timeout(
-            connect=cfg.connect_timeout, read=cfg.read_timeout, write=cfg.read_timeout, pool=None
-        ),
+        timeout=httpx.Timeout(connect=cfg.connect_timeout, read=cfg.read_timeout, write=cfg.read_timeout, pool=None),
         limits=httpx.Limits(max_connections=cfg.concurrency, max_keepalive_connections=cfg.concurrency),
         follow_redirects=True,
         max_redirects=cfg.max_redirects,
@@ -59,7 +57,7 @@ class StaticFetcher:
         self._client = client
         self._cfg = config
         self._limiter = limiter or HostLimiter(per_host=config.per_host, delay=config.per_host_delay)
-        self._robots = robots or RobotsCache(client, user_agent=user_agent(config))
+        self._robots = robots or RobotsCache(client, user_agent=user_agent(config), timeout=config.timeout)
         self._sleep = sleep
         self._rng = rng
         # the client's pool holds ``concurrency`` connections; queue here, outside the attempt's
@@ -79,9 +77,7 @@ class StaticFetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def fetch(
-        self, watch: Watch, *, etag: str | None = None, last_modified: str | None = None
-    ) -> FetchResult:
+    async def fetch(self, watch: Watch, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """Fetch ``watch.url`` once (with retries); network trouble comes back as an error result."""
         conditional = {}
         if etag:
@@ -110,9 +106,7 @@ class StaticFetcher:
                 async with self._client.stream("GET", url, headers=conditional) as response:
                     return await self._read(url, now, response), response.headers
         except TimeoutError:
-            return failed(
-                url, now, FetchErrorKind.TIMEOUT, f"no complete answer within {self._cfg.timeout:g}s"
-            ), {}
+            return failed(url, now, FetchErrorKind.TIMEOUT, f"no complete answer within {self._cfg.timeout:g}s"), {}
         except httpx.TimeoutException as exc:
             return failed(url, now, FetchErrorKind.TIMEOUT, f"{type(exc).__name__}: {exc or 'timed out'}"), {}
         except httpx.TooManyRedirects:
@@ -159,9 +153,7 @@ class StaticFetcher:
             chunks.append(chunk)
         body = b"".join(chunks)
         if status < 400 and not content_type and body and not looks_like_html(body):
-            return failed(
-                url, now, FetchErrorKind.NOT_HTML, "no Content-Type and the body is not HTML", **known
-            )
+            return failed(url, now, FetchErrorKind.NOT_HTML, "no Content-Type and the body is not HTML", **known)
         text = decode_html(body, content_type)
         error = classify_response(status, response.headers, text)
         if error is not None:
