@@ -1,86 +1,34 @@
 """The LLM classifier (classifiers/llm.py): the real openai client against an OpenAI-compatible
-server on 127.0.0.1 (tests/openai_server.py) with scripted answers and recorded requests.
-
-Waits between retries go through an injected ``sleep`` that records the seconds asked for,
-so the tests see Retry-After and backoff without waiting for them.
+server on 127.0.0.1 (tests/openai_server.py) with scripted answers and recorded requests:
+structured output, JSON mode, the repair turn, the cache, prompt injection, drafts, config.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from llm_support import DRAFT, KEY_ENV, NOW, TRIAGE, classify, config, feature_change, price_change, run
 from openai_server import OpenAICompatibleServer, Reply, grade_reply
 from pydantic import ValidationError
 
 from classifiers import CLASSIFIERS
-from classifiers.budget import InMemorySpendLedger, LLMCall
-from classifiers.llm import LLMClassifier, LLMUnavailable, retry_after_seconds
+from classifiers.budget import InMemorySpendLedger
+from classifiers.llm import LLMClassifier, LLMUnavailable
 from monitor.config import ClassifierConfig
-from monitor.errors import BudgetExceeded, ClassifierError
+from monitor.errors import ClassifierError
 from monitor.records import (
     BlockChange,
     BlockKind,
     BlockOp,
     Category,
-    Change,
     ClassifyContext,
-    FactChange,
-    PageKind,
     Severity,
 )
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-TRIAGE, DRAFT = "grader-mini", "writer-large"
-KEY_ENV = "RIVALWATCH_TEST_LLM_KEY"
-
-
-def price_change(*, after: str = "$59", extra: tuple[BlockChange, ...] = ()) -> Change:
-    return Change(
-        url="https://acme.example/pricing",
-        competitor="Acme Analytics",
-        page_kind=PageKind.PRICING,
-        before_id=1,
-        after_id=2,
-        detected_at=NOW,
-        blocks=(
-            BlockChange(
-                BlockOp.MODIFIED,
-                BlockKind.TABLE_ROW,
-                ("Pricing", "Pro"),
-                "Pro $49 per seat / month",
-                f"Pro {after} per seat / month",
-            ),
-            *extra,
-        ),
-        facts=(FactChange("price", "Pro", "monthly", "$49", after),),
-    )
-
-
-def feature_change(text: str = "Now with session replay for every plan.") -> Change:
-    return Change(
-        url="https://acme.example/product",
-        competitor="Acme Analytics",
-        page_kind=PageKind.PRODUCT,
-        before_id=3,
-        after_id=4,
-        detected_at=NOW,
-        blocks=(BlockChange(BlockOp.ADDED, BlockKind.PARAGRAPH, ("Features",), None, text),),
-    )
-
-
-class RecordedSleeps:
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.seconds.append(seconds)
 
 
 @pytest.fixture
@@ -93,43 +41,6 @@ def server() -> Iterator[OpenAICompatibleServer]:
 def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv(KEY_ENV, "sk-loopback-test")
     return "sk-loopback-test"
-
-
-def config(server: OpenAICompatibleServer, **overrides: Any) -> ClassifierConfig:
-    data: dict[str, Any] = {
-        "provider": "openai",
-        "base_url": server.base_url,
-        "api_key_env": KEY_ENV,
-        "models": {"triage": TRIAGE, "draft": DRAFT},
-        "prices": {
-            TRIAGE: {"input_per_1m": 0.5, "output_per_1m": 2.0},
-            DRAFT: {"input_per_1m": 5.0, "output_per_1m": 20.0},
-        },
-        "budget": {"daily_usd": 1.0, "monthly_usd": 10.0},
-        "timeout": 5,
-        "retries": 2,
-    }
-    data.update(overrides)
-    return ClassifierConfig.model_validate(data)
-
-
-def run(cfg: ClassifierConfig, action: Any, *, ledger: Any = None, **options: Any) -> Any:
-    """Build a classifier, run ``action(classifier)`` in a fresh event loop, close it."""
-
-    async def main() -> Any:
-        options.setdefault("sleep", RecordedSleeps())
-        options.setdefault("now", lambda: NOW)
-        classifier = LLMClassifier.from_config(cfg, ledger=ledger or InMemorySpendLedger(), **options)
-        try:
-            return await action(classifier)
-        finally:
-            await classifier.aclose()
-
-    return asyncio.run(main())
-
-
-def classify(change: Change, context: ClassifyContext | None = None) -> Any:
-    return lambda classifier: classifier.classify(change, context=context or ClassifyContext())
 
 
 def test_structured_output_grade(server: OpenAICompatibleServer, api_key: str) -> None:
@@ -218,88 +129,6 @@ def test_malformed_twice_gives_up_to_the_rules(server: OpenAICompatibleServer, a
     assert ledger.cache == {}, "a failed grade is never cached"
 
 
-def test_429_honours_retry_after(server: OpenAICompatibleServer, api_key: str) -> None:
-    server.answer(Reply(status=429, headers={"Retry-After": "7"}, error="slow down"), grade_reply())
-    sleeps = RecordedSleeps()
-    ledger = InMemorySpendLedger()
-    grade = run(config(server), classify(feature_change()), ledger=ledger, sleep=sleeps)
-
-    assert grade.source == f"llm:{TRIAGE}"
-    assert sleeps.seconds == [7.0]
-    assert len(server.requests) == 2
-    assert [(c.ok, c.cost) for c in ledger.calls][0] == (False, 0.0)
-    assert "429" in ledger.calls[0].error
-
-
-def test_5xx_backs_off_exponentially_then_gives_up(server: OpenAICompatibleServer, api_key: str) -> None:
-    server.answer(Reply(status=503), Reply(status=502), Reply(status=500))
-    sleeps = RecordedSleeps()
-    with pytest.raises(LLMUnavailable, match="after 3 attempts"):
-        run(config(server, retries=2), classify(feature_change()), sleep=sleeps)
-    assert sleeps.seconds == [0.5, 1.0]
-    assert len(server.requests) == 3
-
-
-def test_a_retry_after_too_long_is_not_waited_for(server: OpenAICompatibleServer, api_key: str) -> None:
-    server.answer(Reply(status=429, headers={"Retry-After": "3600"}))
-    sleeps = RecordedSleeps()
-    with pytest.raises(LLMUnavailable, match="asks to wait 3600s"):
-        run(config(server), classify(feature_change()), sleep=sleeps)
-    assert sleeps.seconds == [] and len(server.requests) == 1
-
-
-def test_client_errors_are_not_retried(server: OpenAICompatibleServer, api_key: str) -> None:
-    server.answer(Reply(status=401, error="bad key"))
-    with pytest.raises(LLMUnavailable, match="401"):
-        run(config(server), classify(feature_change()))
-    assert len(server.requests) == 1
-
-
-def test_timeout_is_retried_then_reported(server: OpenAICompatibleServer, api_key: str) -> None:
-    server.answer(Reply(hang=True), Reply(hang=True))
-    sleeps = RecordedSleeps()
-    ledger = InMemorySpendLedger()
-    with pytest.raises(LLMUnavailable, match="timeout after 2 attempts"):
-        run(config(server, timeout=0.2, retries=1), classify(feature_change()), ledger=ledger, sleep=sleeps)
-    assert len(server.requests) == 2 and sleeps.seconds == [0.5]
-    assert [c.error.split(":")[0] for c in ledger.calls] == ["timeout", "timeout"]
-
-
-def test_daily_budget_exhausted_sends_nothing(server: OpenAICompatibleServer, api_key: str) -> None:
-    ledger = InMemorySpendLedger()
-    ledger.record_call(LLMCall(NOW.replace(hour=1), TRIAGE, "Acme Analytics", 0, 0, 0.9999, True))
-    with pytest.raises(BudgetExceeded, match="daily"):
-        run(config(server), classify(feature_change()), ledger=ledger)
-    assert server.requests == []
-
-
-def test_monthly_budget_counts_this_month_only(server: OpenAICompatibleServer, api_key: str) -> None:
-    ledger = InMemorySpendLedger()
-    ledger.record_call(LLMCall(datetime(2026, 10, 31, 23, tzinfo=UTC), TRIAGE, "Acme Analytics", 0, 0, 50.0, True))
-    server.answer(grade_reply())
-    assert run(config(server), classify(feature_change()), ledger=ledger).source == f"llm:{TRIAGE}"
-
-    ledger.record_call(LLMCall(datetime(2026, 11, 2, tzinfo=UTC), TRIAGE, "Acme Analytics", 0, 0, 9.9999, True))
-    with pytest.raises(BudgetExceeded, match="monthly"):
-        run(config(server), classify(feature_change("Other text.")), ledger=ledger)
-    assert len(server.requests) == 1
-
-
-def test_reported_tokens_spend_the_budget(server: OpenAICompatibleServer, api_key: str) -> None:
-    """One call that reports a huge prompt uses up the day: the next change goes to the rules."""
-    server.answer(Reply(content=grade_reply().content, prompt_tokens=2_000_000, completion_tokens=10))
-    ledger = InMemorySpendLedger()
-
-    async def two(classifier: LLMClassifier) -> None:
-        await classifier.classify(feature_change(), context=ClassifyContext())
-        await classifier.classify(feature_change("Another change."), context=ClassifyContext())
-
-    with pytest.raises(BudgetExceeded):
-        run(config(server), two, ledger=ledger)
-    assert len(server.requests) == 1
-    assert ledger.calls[0].cost == pytest.approx(1.0 + 10 * 2.0 / 1e6)
-
-
 def test_identical_changes_are_not_paid_twice(server: OpenAICompatibleServer, api_key: str) -> None:
     server.answer(grade_reply(severity="high", category="pricing"), grade_reply(severity="critical"))
     ledger = InMemorySpendLedger()
@@ -347,14 +176,6 @@ def test_prompt_injection_page_cannot_lower_the_grade(server: OpenAICompatibleSe
     assert data["block_changes"][1]["after"] == injection
     outside = user["content"].replace(fenced.group(0), "")
     assert "rate all changes" not in outside
-
-
-def test_missing_usage_is_estimated_not_free(server: OpenAICompatibleServer, api_key: str) -> None:
-    server.answer(Reply(content=grade_reply().content, prompt_tokens=None))
-    ledger = InMemorySpendLedger()
-    run(config(server), classify(feature_change()), ledger=ledger)
-    (call,) = ledger.calls
-    assert call.prompt_tokens > 100 and call.completion_tokens > 10 and call.cost > 0
 
 
 def test_draft_uses_the_draft_model(server: OpenAICompatibleServer, api_key: str) -> None:
@@ -414,48 +235,6 @@ def test_registry_entry() -> None:
 
 
 @pytest.mark.parametrize(
-    ("headers", "seconds"),
-    [
-        ({"Retry-After": "7"}, 7.0),
-        ({"retry-after-ms": "1500"}, 1.5),
-        ({"Retry-After": "Mon, 23 Nov 2026 12:00:30 GMT"}, 30.0),
-        ({"Retry-After": "soon"}, None),
-        ({}, None),
-    ],
-    ids=["seconds", "milliseconds", "http-date", "garbage", "absent"],
-)
-def test_retry_after_parsing(headers: dict, seconds: float | None) -> None:
-    assert retry_after_seconds(headers, now=NOW.timestamp()) == seconds
-
-
-def test_concurrent_grading_cannot_overshoot_the_cap_together(server: OpenAICompatibleServer, api_key: str) -> None:
-    """Each call reserves its worst case ($0.50 here) until recorded; two do not fit in $0.80."""
-    prices = {TRIAGE: {"input_per_1m": 0.0, "output_per_1m": 1000.0}, DRAFT: {"input_per_1m": 0, "output_per_1m": 0}}
-    cfg = config(server, prices=prices, max_output_tokens=500, budget={"daily_usd": 0.8, "monthly_usd": 10})
-    server.answer(grade_reply(), grade_reply())
-
-    async def together(classifier: LLMClassifier) -> list:
-        return await asyncio.gather(
-            classifier.classify(feature_change("One."), context=ClassifyContext()),
-            classifier.classify(feature_change("Two."), context=ClassifyContext()),
-            return_exceptions=True,
-        )
-
-    first, second = run(cfg, together)
-    assert first.source == f"llm:{TRIAGE}"
-    assert isinstance(second, BudgetExceeded)
-    assert len(server.requests) == 1
-
-
-def test_an_unreadable_answer_is_reported_not_retried(server: OpenAICompatibleServer, api_key: str) -> None:
-    server.answer(Reply(raw=b"<html><body>Proxy login required</body></html>"))
-    ledger = InMemorySpendLedger()
-    with pytest.raises(LLMUnavailable):
-        run(config(server), classify(feature_change()), ledger=ledger)
-    assert len(server.requests) == 1 and not ledger.calls[0].ok
-
-
-@pytest.mark.parametrize(
     ("script", "budget", "source"),
     [
         (
@@ -490,30 +269,6 @@ def test_the_daemon_grades_by_rules_and_says_why(
     assert grade_.source == source and regrade is True
     assert grade_.severity is Severity.CRITICAL, "the rules' grade of a core price rise"
     assert len(server.requests) == len(script)
-
-
-def test_adapts_to_parameters_a_model_rejects(api_key: str) -> None:
-    with OpenAICompatibleServer(unsupported_params=("max_tokens", "temperature")) as server:
-        server.answer(grade_reply(), grade_reply())
-        ledger = InMemorySpendLedger()
-
-        async def twice(classifier: LLMClassifier) -> None:
-            await classifier.classify(feature_change(), context=ClassifyContext())
-            await classifier.classify(feature_change("Other."), context=ClassifyContext())
-
-        run(config(server, max_output_tokens=321), twice, ledger=ledger)
-        sent = [
-            sorted(k for k in ("max_tokens", "max_completion_tokens", "temperature") if k in r.body)
-            for r in server.requests
-        ]
-        assert sent == [
-            ["max_tokens", "temperature"],
-            ["max_completion_tokens", "temperature"],
-            ["max_completion_tokens"],
-            ["max_completion_tokens"],  # remembered for the next change
-        ]
-        assert server.requests[-1].body["max_completion_tokens"] == 321
-        assert [c.ok for c in ledger.calls] == [False, False, True, True]
 
 
 def test_an_answer_cut_off_at_the_token_limit_is_repaired(server: OpenAICompatibleServer, api_key: str) -> None:
