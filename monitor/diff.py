@@ -23,7 +23,8 @@ from monitor.normalize import comparison_key
 from monitor.records import Block, BlockChange, BlockKind, BlockOp, Change, FactChange, Snapshot, Watch
 
 _PAIR_MIN_SIMILARITY = 0.4
-_PAIR_BUDGET = 4000  # candidate comparisons before pairing keeps to one section
+_PAIR_BUDGET = 4000
+_ALIGN_MAX_CHANGES = 400  # candidate comparisons before pairing keeps to one section
 _CONTEXT_WORDS = 10
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
@@ -85,7 +86,13 @@ def _ordered_ops(
     gone: Counter[Key],
     came: Counter[Key],
 ) -> tuple[list[tuple[int, Block]], list[tuple[int, Block]]]:
-    """Blocks removed and added, in page order, from a block-level diff-match-patch run."""
+    """Blocks removed and added, in page order, from a block-level diff-match-patch run.
+
+    A rewrite of most of a page is listed in page order without the alignment: diff-match-patch
+    costs O(N·D), and there the alignment adds nothing a reader would see.
+    """
+    if sum(gone.values()) + sum(came.values()) > _ALIGN_MAX_CHANGES:
+        return _take(old, old_keys, gone), _take(new, new_keys, came)
     table: dict[Key, str] = {}
     for key in (*old_keys, *new_keys):
         if key not in table:
@@ -112,6 +119,16 @@ def _ordered_ops(
                     added.append((j, new[j]))
                 j += 1
     return removed, added
+
+
+def _take(blocks: tuple[Block, ...], keys: list[Key], wanted: Counter[Key]) -> list[tuple[int, Block]]:
+    left = Counter(wanted)
+    out = []
+    for i, key in enumerate(keys):
+        if left[key] > 0:
+            left[key] -= 1
+            out.append((i, blocks[i]))
+    return out
 
 
 def _cancel_restructured(
@@ -168,11 +185,10 @@ def _rechunked(removed: list[tuple[int, Block]], added: list[tuple[int, Block]])
     return len(removed) != len(added) and Counter(before) == Counter(after)
 
 
-def _similarity(a: str, b: str) -> float:
+def _similarity(a: set[str], b: set[str]) -> float:
     if not a or not b:
         return 0.0
-    wa, wb = set(a.split()), set(b.split())
-    return len(wa & wb) / len(wa | wb)
+    return len(a & b) / len(a | b)
 
 
 def _pair(
@@ -185,16 +201,18 @@ def _pair(
     wide = len(removed) * len(added) <= _PAIR_BUDGET
     taken: set[int] = set()
     pairs: dict[int, tuple[int, Block]] = {}
+    removed_keys = [comparison_key(b.text) for _, b in removed]
+    removed_words = [set(k.split()) for k in removed_keys]
     for n, (_, after) in enumerate(added):
         best, best_score = None, _PAIR_MIN_SIMILARITY
         after_key = comparison_key(after.text)
+        after_words = set(after_key.split())
         for m, (_, before) in enumerate(removed):
             if m in taken or (not wide and before.path != after.path):
                 continue
-            before_key = comparison_key(before.text)
-            if before_key == after_key:
+            if removed_keys[m] == after_key:
                 continue  # a block that moved between sections is removed here and added there
-            score = _similarity(before_key, after_key)
+            score = _similarity(removed_words[m], after_words)
             score += 0.1 if before.path == after.path else 0.0
             score += 0.05 if before.kind is after.kind else 0.0
             if score > best_score:

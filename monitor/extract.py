@@ -16,11 +16,13 @@ import hashlib
 import re
 
 import lxml.etree
-import lxml.html
+from lxml.cssselect import CSSSelector
 
 from monitor.facts import extract_facts
 from monitor.normalize import comparison_key, readable, remove_ignored
 from monitor.records import Block, BlockKind, Fact, Page, Watch
+
+Element = lxml.etree._Element
 
 _DROP_TAGS = frozenset(
     "script style svg template noscript iframe canvas object embed head select option input textarea "
@@ -67,6 +69,12 @@ _VOLATILE_SECTION = re.compile(
     r"|related (?:posts|articles|stories)|you might also like|beliebt|meistgelesen|populaire)\b",
     re.IGNORECASE,
 )
+_PARSER = lxml.etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=False)
+# scripts, styles and inline SVG are most of a modern page's bytes and none of its text: cut them
+# before parsing, so the tree (and every later walk over it) is a fraction of the size
+_PRE_STRIP = re.compile(
+    r"<(script|style|svg|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _RECORD_MAX_CHARS = 240
 _RECORD_MAX_FIELD = 80
@@ -83,13 +91,15 @@ def extract_page(html: str, watch: Watch) -> Page:
     return Page(url=watch.url, title=title, blocks=blocks, facts=facts, content_hash=content_hash(blocks, facts))
 
 
-def _parse(html: str) -> lxml.html.HtmlElement | None:
+def _parse(html: str) -> Element | None:
     if not html or not html.strip():
         return None
     try:
-        return lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
-    except (lxml.etree.ParserError, ValueError, TypeError):
+        # plain etree elements: lxml.html's element classes cost a Python lookup per node
+        root = lxml.etree.fromstring(_PRE_STRIP.sub(" ", _XML_DECLARATION.sub("", html, count=1)), _PARSER)
+    except (lxml.etree.LxmlError, ValueError, TypeError):
         return None
+    return root if root is not None and isinstance(root.tag, str) else None
 
 
 def content_hash(blocks: tuple[Block, ...], facts: tuple[Fact, ...]) -> str:
@@ -114,7 +124,7 @@ def block_key(block: Block) -> tuple[tuple[str, ...], str]:
 
 
 def extract_blocks(
-    root: lxml.html.HtmlElement,
+    root: Element,
     *,
     include: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
@@ -136,14 +146,14 @@ def extract_blocks(
     return tuple(walker.blocks)
 
 
-def _select(root: lxml.html.HtmlElement, selector: str) -> list[lxml.html.HtmlElement]:
+def _select(root: Element, selector: str) -> list[Element]:
     try:
-        return root.cssselect(selector)
+        return CSSSelector(selector)(root)
     except Exception:  # a bad selector is a config problem, reported by config checks, not here
         return []
 
 
-def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElement]:
+def _outermost(elements: list[Element]) -> list[Element]:
     chosen = set(elements)
     out = []
     for el in elements:
@@ -153,41 +163,54 @@ def _outermost(elements: list[lxml.html.HtmlElement]) -> list[lxml.html.HtmlElem
     return out
 
 
-def _drop(el: lxml.html.HtmlElement) -> None:
-    if el.getparent() is not None:
-        el.drop_tree()  # keeps the tail text, which belongs to the parent
+def _drop(el: Element) -> None:
+    """Remove ``el`` and its subtree but keep its tail text, which belongs to the parent."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
-def _drop_invisible(body: lxml.html.HtmlElement) -> None:
+def _drop_invisible(body: Element) -> None:
+    """One pass over the tree; class names repeat, so each distinct one is judged once."""
     controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
+    verdicts: dict[str, bool] = {}
     doomed = []
     for el in body.iter():
         tag = el.tag
-        if not isinstance(tag, str):
-            doomed.append(el)  # comments and processing instructions
-            continue
-        if tag in _DROP_TAGS:
+        if tag in _DROP_TAGS or not isinstance(tag, str):
             doomed.append(el)
             continue
         attrib = el.attrib
         if not attrib:
             continue
-        if attrib.get("aria-hidden", "").lower() == "true":
+        if "hidden" in attrib and not _is_panel(el, controlled):
             doomed.append(el)
-        elif "hidden" in attrib and not _is_panel(el, attrib, controlled):
+            continue
+        if attrib.get("aria-hidden", "").lower() == "true" or _HIDDEN_STYLE.search(attrib.get("style", "")):
             doomed.append(el)
-        elif _HIDDEN_STYLE.search(attrib.get("style", "")):
-            doomed.append(el)
-        elif _NOISE_CONTAINER.search(
-            f"{attrib.get('class', '')} {attrib.get('id', '')} {attrib.get('aria-label', '')}"
-        ):
-            doomed.append(el)
+            continue
+        for name in ("class", "id", "aria-label"):
+            value = attrib.get(name)
+            if value:
+                noisy = verdicts.get(value)
+                if noisy is None:
+                    noisy = verdicts[value] = bool(_NOISE_CONTAINER.search(value))
+                if noisy:
+                    doomed.append(el)
+                    break
     for el in doomed:
         _drop(el)
     _drop_pre_header_strip(body)
 
 
-def _is_panel(el: lxml.html.HtmlElement, attrib: object, controlled: set[str]) -> bool:
+def _is_panel(el: Element, controlled: set[str]) -> bool:
     return (
         el.get("role") in ("tabpanel", "region")
         or el.get("id", "") in controlled
@@ -195,7 +218,7 @@ def _is_panel(el: lxml.html.HtmlElement, attrib: object, controlled: set[str]) -
     )
 
 
-def _drop_pre_header_strip(body: lxml.html.HtmlElement) -> None:
+def _drop_pre_header_strip(body: Element) -> None:
     """Short strips above the site header are promo and announcement bars."""
     children = [c for c in body if isinstance(c.tag, str)]
     header_at = next((i for i, c in enumerate(children) if c.tag == "header" or c.get("role") == "banner"), None)
@@ -206,7 +229,7 @@ def _drop_pre_header_strip(body: lxml.html.HtmlElement) -> None:
             continue
         if el.tag == "a" and el.get("href", "").startswith("#"):
             continue  # "skip to content" is stable and harmless
-        if len(el.text_content()) < 200:
+        if len("".join(el.itertext())) < 200:
             _drop(el)
 
 
@@ -226,8 +249,11 @@ class _Walker:
     def flush(self, kind: BlockKind | None = None) -> Block | None:
         if not self.buffer:
             return None
-        text = readable("".join(self.buffer))
+        text = "".join(self.buffer)
         self.buffer.clear()
+        if not text or text.isspace():
+            return None
+        text = readable(text)
         if self.ignore and text:
             text = remove_ignored(text, self.ignore)
         if not text or not comparison_key(text):
@@ -242,7 +268,7 @@ class _Walker:
         self.blocks.append(block)
         return block
 
-    def visit(self, el: lxml.html.HtmlElement) -> None:
+    def visit(self, el: Element) -> None:
         tag = el.tag
         if tag in _HEADINGS:
             self._heading(el, _HEADINGS[tag])
@@ -265,7 +291,7 @@ class _Walker:
         else:
             self._children(el)
 
-    def _children(self, el: lxml.html.HtmlElement) -> None:
+    def _children(self, el: Element) -> None:
         if el.text:
             self.buffer.append(el.text)
         for child in el:
@@ -274,7 +300,7 @@ class _Walker:
             if child.tail:
                 self.buffer.append(child.tail)
 
-    def _block(self, el: lxml.html.HtmlElement, tag: str) -> None:
+    def _block(self, el: Element, tag: str) -> None:
         self.flush()
         saved = (self.kind, self.inline_context, self.group)
         headings = list(self.headings)
@@ -311,7 +337,7 @@ class _Walker:
         if tag in _SCOPES:
             self.headings = headings  # a section's headings end with it
 
-    def _group_items(self, el: lxml.html.HtmlElement) -> frozenset[lxml.html.HtmlElement]:
+    def _group_items(self, el: Element) -> frozenset[Element]:
         """Children of a container whose order means nothing: repeated siblings of one shape."""
         children = [c for c in el if isinstance(c.tag, str)]
         if len(children) < 3:
@@ -325,7 +351,7 @@ class _Walker:
             return frozenset()
         return frozenset(c for c in children if (c.tag, (c.get("class") or "").split(" ")[0]) == shape)
 
-    def _merge_record(self, start: int, item: lxml.html.HtmlElement) -> None:
+    def _merge_record(self, start: int, item: Element) -> None:
         """A small repeated item without headings (a job row, a logo, a card) is one block."""
         parts = self.blocks[start:]
         if len(parts) < 2 or len(parts) > 6 or any(b.kind is BlockKind.HEADING for b in parts):
@@ -337,7 +363,7 @@ class _Walker:
         del self.blocks[start:]
         self.blocks.append(Block(kind=kind, text=text, path=parts[0].path, group=self.group))
 
-    def _heading(self, el: lxml.html.HtmlElement, level: int) -> None:
+    def _heading(self, el: Element, level: int) -> None:
         self.flush()
         saved = (self.kind, self.inline_context)
         self.kind, self.inline_context = BlockKind.HEADING, True
@@ -349,7 +375,7 @@ class _Walker:
         if block is not None:
             self.headings.append((level, block.text))
 
-    def _table(self, table: lxml.html.HtmlElement) -> None:
+    def _table(self, table: Element) -> None:
         self.flush()
         rows = [r for r in table.iter("tr") if _nearest_table(r) is table]
         header: list[str] = []
@@ -357,7 +383,7 @@ class _Walker:
         saved_group, self.group = self.group, f"table#{self.group_count}"
         caption = table.find("caption")
         if caption is not None:
-            self.buffer.append(caption.text_content())
+            self.buffer.append("".join(caption.itertext()))
             self.flush(BlockKind.PARAGRAPH)
         for row in rows:
             cells = [c for c in row if c.tag in ("td", "th")]
@@ -371,13 +397,13 @@ class _Walker:
         self.group = saved_group
 
 
-def _nearest_table(row: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+def _nearest_table(row: Element) -> Element | None:
     for a in row.iterancestors("table"):
         return a
     return None
 
 
-def _cell_text(cell: lxml.html.HtmlElement) -> str:
+def _cell_text(cell: Element) -> str:
     parts = [cell.text or ""]
     for el in cell.iterdescendants():
         if el.tag == "img" and el.get("alt"):

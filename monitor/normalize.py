@@ -92,6 +92,7 @@ _OPAQUE_TOKEN = re.compile(r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[a-z])(?=[A-
 _QUERY_BUST = re.compile(r"([?&](?:v|ver|cb|t|ts|_|cachebust|nocache|rev|hash)=)[^&#\s\"']+", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)
 def strip_noise(text: str) -> str:
     """``text`` without the parts that change on every fetch and mean nothing."""
     if not text:
@@ -176,9 +177,12 @@ def normalize_dates(text: str) -> str:
     return _DATE_ISO.sub(_numeric_date, text)
 
 
-def find_dates(text: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def find_dates(text: str) -> tuple[str, ...]:
     """The ISO dates written anywhere in ``text``, in order."""
-    return [m.group(0) for m in _DATE_ISO.finditer(normalize_dates(text))]
+    if not any(c.isdigit() for c in text):
+        return ()
+    return tuple(m.group(0) for m in _DATE_ISO.finditer(normalize_dates(text)))
 
 
 _US_STATES = dict(

@@ -46,7 +46,7 @@ def test_ignore_patterns_are_removed_from_text() -> None:
 
 def test_strip_noise_leaves_plain_dates() -> None:
     assert "2026-03-12" in strip_noise("Released 2026-03-12")
-    assert find_dates("Released Mar 12, 2026 and 2026-04-01") == ["2026-03-12", "2026-04-01"]
+    assert find_dates("Released Mar 12, 2026 and 2026-04-01") == ("2026-03-12", "2026-04-01")
 
 
 def test_numbers() -> None:
