@@ -48,6 +48,15 @@ def _is_boilerplate(block: BlockChange) -> bool:
 _PLUMBING = re.compile(r"(?<!\w)(?:sdks?|library|libraries|plugin|connector|integration|api client)(?!\w)", re.I)
 
 
+def _launch_reason(sub: Substance) -> str:
+    headings = [b.after or "" for b in sub.added + sub.edited if b.kind is BlockKind.HEADING]
+    name = _BADGE_WORD.sub("", headings[0]).strip(" :—-") if headings else ""
+    return f"a launch aimed at our buyers (“{quote(name, limit=80)}”)" if name else "a launch aimed at our buyers"
+
+
+_BADGE_WORD = re.compile(r"^(?:new|neu|nouveau)\s*[:!]?\s*|\s+(?:new|neu|nouveau)$", re.IGNORECASE)
+
+
 def _launches_plumbing(sub: Substance) -> bool:
     """An SDK, plugin or connector reaches our buyers through a product; it is not one."""
     headings = [b.after or "" for b in sub.added + sub.edited if b.kind is BlockKind.HEADING]
@@ -83,7 +92,7 @@ def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
         and not _launches_plumbing(sub)
     ):
         family = [
-            Signal(Severity.CRITICAL, Category.PRODUCT, "a launch aimed at our buyers", s.evidence, 0.6)
+            Signal(Severity.CRITICAL, Category.PRODUCT, _launch_reason(sub), s.evidence, 0.6)
             if s.reason == "a product or feature was launched"
             else s
             for s in family
@@ -100,15 +109,20 @@ def _strongest(signals: list[Signal]) -> Signal:
     return best
 
 
-def _summary(change: Change, best: Signal, signals: list[Signal]) -> str:
-    where = f"{change.competitor} ({change.page_kind.value} page)"
-    first = f"{where}: {best.reason}."
-    details = [e for e in best.evidence if e][:2]
-    if not details:
+def _where(change: Change) -> str:
+    page = "homepage" if change.page_kind is PageKind.HOMEPAGE else f"{change.page_kind.value} page"
+    return f"{change.competitor} ({page})"
+
+
+def _summary(change: Change, best: Signal, evidence: tuple[str, ...]) -> str:
+    """One or two sentences: what kind of change, then the fact or the page's own words."""
+    first = f"{_where(change)}: {best.reason}."
+    described = [e for e in best.evidence if any(e == f.describe() for f in change.facts)][:3]
+    if described:
+        return f"{first} {'; '.join(described)}."
+    if not evidence:
         return first
-    if best.evidence and any(f.describe() in best.evidence for f in change.facts):
-        return f"{first} {'; '.join(details)}."
-    return f"{first} It now says: " + " / ".join(f"“{quote(d, limit=120)}”" for d in details)
+    return f"{first} It now says: " + " / ".join(f"“{quote(e, limit=120)}”" for e in evidence[:2])
 
 
 def _facts(change: Change, sub: Substance) -> tuple[str, ...]:
@@ -121,13 +135,16 @@ def _facts(change: Change, sub: Substance) -> tuple[str, ...]:
 
 
 def _evidence(change: Change, best: Signal, sub: Substance) -> tuple[str, ...]:
-    # evidence must be found verbatim in the change's block text
+    """Short quotes found verbatim in the change: the signal's own, else the biggest new text."""
     texts = [t for b in change.blocks for t in (b.before, b.after) if t]
     quoted = [e for e in best.evidence if any(e in t for t in texts)]
     if not quoted:
         blocks = sorted(sub.added + sub.edited, key=lambda b: -len(b.after or ""))
-        quoted = [quote(b.after or "") for b in blocks[:2]] or [quote(b.before or "") for b in sub.removed[:2]]
-    return tuple(q for q in quoted if q)
+        quoted = [quote(b.after or "") for b in blocks[:3]] or [quote(b.before or "") for b in sub.removed[:3]]
+    # informative first (a sentence beats a "Read the story" link), no repeats
+    unique = list(dict.fromkeys(q for q in quoted if q))
+    unique.sort(key=lambda q: len(q.split()) < 4)
+    return tuple(unique[:3])
 
 
 def classify_by_rules(change: Change, *, company: str = "") -> Classification:
@@ -139,19 +156,20 @@ def classify_by_rules(change: Change, *, company: str = "") -> Classification:
         return Classification(
             severity=Severity.NONE,
             category=Category.NONE,
-            summary=f"{change.competitor} ({change.page_kind.value} page): {reason}; nothing to act on.",
+            summary=f"{_where(change)}: {reason}; nothing to act on.",
             facts=(),
             evidence=(),
             source=SOURCE,
             confidence=0.7,
         )
     best = _strongest(signals)
+    evidence = _evidence(change, best, sub)
     return Classification(
         severity=best.severity,
         category=best.category,
-        summary=_summary(change, best, signals),
+        summary=_summary(change, best, evidence),
         facts=_facts(change, sub),
-        evidence=_evidence(change, best, sub),
+        evidence=evidence,
         source=SOURCE,
         confidence=best.confidence,
     )
