@@ -1,13 +1,12 @@
 """HTML -> ``Page``: ordered content blocks with their heading path, facts and a content hash.
 
-lxml alone, no BeautifulSoup: building a bs4 tree costs ten times the whole budget
-(DESIGN.md, bench/extract.py). The shell is ``extract_page``; everything it calls is pure.
-
-What is dropped, by kind rather than by site: scripts, styles, SVG, templates, noscript,
-forms, hidden content (``hidden``, ``aria-hidden``, inline ``display:none``), consent banners,
-promo and announcement bars (including a strip above the site header), rotating widgets,
-and inline-attributed testimonials that rotate. Tab panels and accordion panels stay even
-when hidden: their text is in the HTML and is part of the page.
+lxml alone, no BeautifulSoup: building a bs4 tree costs several times the whole budget
+(DESIGN.md, bench/extract.py). ``monitor.cleanup`` first drops what no reader sees (hidden
+content, page chrome, rotating widgets); the walk here cuts the rest into blocks at block-level
+elements, keeps the heading path of each, reads tables row by row with their column headers,
+marks sibling groups whose order means nothing, and joins small repeated records (a job row,
+a logo) into one block. Inline-attributed quotes ("“…” — Name, Role") are the shape of a
+rotating testimonial slot and are left out.
 """
 
 from __future__ import annotations
@@ -15,19 +14,11 @@ from __future__ import annotations
 import hashlib
 import re
 
-import lxml.etree
-from lxml.cssselect import CSSSelector
-
+from monitor.cleanup import Element, drop, drop_invisible, outermost, parse_html, select
 from monitor.facts import extract_facts
 from monitor.normalize import comparison_key, readable, remove_ignored
 from monitor.records import Block, BlockKind, Fact, Page, Watch
 
-Element = lxml.etree._Element
-
-_DROP_TAGS = frozenset(
-    "script style svg template noscript iframe canvas object embed head select option input textarea "
-    "form dialog map audio video source track link meta math".split()
-)
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _KIND_OF_TAG = {
     "p": BlockKind.PARAGRAPH,
@@ -50,15 +41,6 @@ _CONTAINERS = frozenset(
 )
 _BLOCK_TAGS = frozenset(_KIND_OF_TAG) | _CONTAINERS | frozenset(_HEADINGS) | {"hr"}
 _SCOPES = frozenset("section article aside nav li header footer".split())
-# page chrome that changes between fetches and says nothing about the competitor
-_NOISE_CONTAINER = re.compile(
-    r"(?:^|[\s_-])(?:cookie\w*|consent\w*|gdpr|cc-banner|cmp|promo(?:bar|-bar)?|top-?bar|announce\w*"
-    r"|rotat\w*|carousel|marquee|ticker|chat-?widget|livechat|intercom|drift|dismissible"
-    r"|popular\w*|trending|most-?read|related-?posts|recommended)(?:$|[\s_-])",
-    re.IGNORECASE,
-)
-_PANEL = re.compile(r"(?:^|[\s_-])(?:tab\w*|accordion\w*|collapse\w*|panel\w*|faq\w*|answer\w*)", re.I)
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 _CTA_CLASS = re.compile(r"(?:^|[\s_-])(?:btn|button|cta)(?:$|[\s_-])", re.IGNORECASE)
 # a quote with its attribution inline is the shape of a rotating testimonial slot
 _INLINE_TESTIMONIAL = re.compile(r'^\s*["“„«‘].{8,}["”“»’]\s*[—–―-]\s*\S')
@@ -69,37 +51,19 @@ _VOLATILE_SECTION = re.compile(
     r"|related (?:posts|articles|stories)|you might also like|beliebt|meistgelesen|populaire)\b",
     re.IGNORECASE,
 )
-_PARSER = lxml.etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=False)
-# scripts, styles and inline SVG are most of a modern page's bytes and none of its text: cut them
-# before parsing, so the tree (and every later walk over it) is a fraction of the size
-_PRE_STRIP = re.compile(
-    r"<(script|style|svg|noscript|template)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
-)
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _RECORD_MAX_CHARS = 240
 _RECORD_MAX_FIELD = 80
 
 
 def extract_page(html: str, watch: Watch) -> Page:
     """The blocks, facts and content hash of one fetched page; never raises on junk HTML."""
-    root = _parse(html)
+    root = parse_html(html)
     if root is None:
         return Page(url=watch.url, title="", blocks=(), content_hash=content_hash((), ()))
     title = readable(root.findtext(".//title") or "")
     blocks = extract_blocks(root, include=watch.include, exclude=watch.exclude, ignore=watch.ignore)
     facts = extract_facts(blocks, kind=watch.kind)
     return Page(url=watch.url, title=title, blocks=blocks, facts=facts, content_hash=content_hash(blocks, facts))
-
-
-def _parse(html: str) -> Element | None:
-    if not html or not html.strip():
-        return None
-    try:
-        # plain etree elements: lxml.html's element classes cost a Python lookup per node
-        root = lxml.etree.fromstring(_PRE_STRIP.sub(" ", _XML_DECLARATION.sub("", html, count=1)), _PARSER)
-    except (lxml.etree.LxmlError, ValueError, TypeError):
-        return None
-    return root if root is not None and isinstance(root.tag, str) else None
 
 
 def content_hash(blocks: tuple[Block, ...], facts: tuple[Fact, ...]) -> str:
@@ -135,102 +99,15 @@ def extract_blocks(
     if body is None:
         body = root
     for selector in exclude:
-        for el in _select(body, selector):
-            _drop(el)
-    _drop_invisible(body)
-    roots = [el for selector in include for el in _select(body, selector)] if include else [body]
+        for el in select(body, selector):
+            drop(el)
+    drop_invisible(body)
+    roots = [el for selector in include for el in select(body, selector)] if include else [body]
     walker = _Walker(ignore=ignore)
-    for el in _outermost(roots):
+    for el in outermost(roots):
         walker.visit(el)
         walker.flush()
     return tuple(walker.blocks)
-
-
-def _select(root: Element, selector: str) -> list[Element]:
-    try:
-        return CSSSelector(selector)(root)
-    except Exception:  # a bad selector is a config problem, reported by config checks, not here
-        return []
-
-
-def _outermost(elements: list[Element]) -> list[Element]:
-    chosen = set(elements)
-    out = []
-    for el in elements:
-        if any(a in chosen for a in el.iterancestors()) or el in out:
-            continue
-        out.append(el)
-    return out
-
-
-def _drop(el: Element) -> None:
-    """Remove ``el`` and its subtree but keep its tail text, which belongs to the parent."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    if el.tail:
-        previous = el.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + el.tail
-        else:
-            parent.text = (parent.text or "") + el.tail
-    parent.remove(el)
-
-
-def _drop_invisible(body: Element) -> None:
-    """One pass over the tree; class names repeat, so each distinct one is judged once."""
-    controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
-    verdicts: dict[str, bool] = {}
-    doomed = []
-    for el in body.iter():
-        tag = el.tag
-        if tag in _DROP_TAGS or not isinstance(tag, str):
-            doomed.append(el)
-            continue
-        attrib = el.attrib
-        if not attrib:
-            continue
-        if "hidden" in attrib and not _is_panel(el, controlled):
-            doomed.append(el)
-            continue
-        if attrib.get("aria-hidden", "").lower() == "true" or _HIDDEN_STYLE.search(attrib.get("style", "")):
-            doomed.append(el)
-            continue
-        for name in ("class", "id", "aria-label"):
-            value = attrib.get(name)
-            if value:
-                noisy = verdicts.get(value)
-                if noisy is None:
-                    noisy = verdicts[value] = bool(_NOISE_CONTAINER.search(value))
-                if noisy:
-                    doomed.append(el)
-                    break
-    for el in doomed:
-        _drop(el)
-    _drop_pre_header_strip(body)
-
-
-def _is_panel(el: Element, controlled: set[str]) -> bool:
-    return (
-        el.get("role") in ("tabpanel", "region")
-        or el.get("id", "") in controlled
-        or bool(_PANEL.search(el.get("class", "")))
-    )
-
-
-def _drop_pre_header_strip(body: Element) -> None:
-    """Short strips above the site header are promo and announcement bars."""
-    children = [c for c in body if isinstance(c.tag, str)]
-    header_at = next((i for i, c in enumerate(children) if c.tag == "header" or c.get("role") == "banner"), None)
-    if header_at is None:
-        return
-    for el in children[:header_at]:
-        if el.tag in ("main", "h1") or el.find(".//h1") is not None:
-            continue
-        if el.tag == "a" and el.get("href", "").startswith("#"):
-            continue  # "skip to content" is stable and harmless
-        if len("".join(el.itertext())) < 200:
-            _drop(el)
 
 
 class _Walker:

@@ -141,3 +141,8 @@ def test_facts_are_extracted_by_page_kind() -> None:
 def test_block_kinds_are_the_enum() -> None:
     page = extract_page("<body><h1>A</h1><p>b</p></body>", watch_for({}))
     assert all(isinstance(b.kind, BlockKind) for b in page.blocks)
+
+
+def test_bad_selectors_do_not_raise() -> None:
+    watch = Watch(competitor="Acme", url="http://127.0.0.1/p", include=("main[",), exclude=("::bogus",))
+    assert extract_page("<body><main><p>Copy.</p></main></body>", watch).blocks == ()

@@ -1,0 +1,139 @@
+"""A parsed page without what no reader sees or cares about. Pure functions over an lxml tree.
+
+Dropped by kind, not by site: scripts, styles, SVG, templates, noscript, forms, hidden content
+(``hidden``, ``aria-hidden``, inline ``display:none``), consent banners, promo and announcement
+bars (including a short strip above the site header), rotating widgets and "popular" lists.
+Tab panels and accordion panels stay even when hidden: their text is in the HTML and is part
+of the page.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.etree
+from cssselect import SelectorError
+from cssselect.xpath import ExpressionError
+from lxml.cssselect import CSSSelector
+
+Element = lxml.etree._Element
+
+_DROP_TAGS = frozenset(
+    "script style svg template noscript iframe canvas object embed head select option input textarea "
+    "form dialog map audio video source track link meta math".split()
+)
+# page chrome that changes between fetches and says nothing about the competitor
+_NOISE_CONTAINER = re.compile(
+    r"(?:^|[\s_-])(?:cookie\w*|consent\w*|gdpr|cc-banner|cmp|promo(?:bar|-bar)?|top-?bar|announce\w*"
+    r"|rotat\w*|carousel|marquee|ticker|chat-?widget|livechat|intercom|drift|dismissible"
+    r"|popular\w*|trending|most-?read|related-?posts|recommended)(?:$|[\s_-])",
+    re.IGNORECASE,
+)
+_PANEL = re.compile(r"(?:^|[\s_-])(?:tab\w*|accordion\w*|collapse\w*|panel\w*|faq\w*|answer\w*)", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_PARSER = lxml.etree.HTMLParser(remove_comments=True, remove_pis=True, no_network=True, huge_tree=False)
+# scripts, styles and inline SVG are most of a modern page's bytes and none of its text: cut them
+# before parsing, so the tree (and every later walk over it) is a fraction of the size
+_PRE_STRIP = re.compile(
+    r"<(script|style|svg|noscript|template)(?=[\s>/])[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+
+
+def parse_html(html: str) -> Element | None:
+    """The document element, or None for input that is not HTML at all."""
+    if not html or not html.strip():
+        return None
+    try:
+        # plain etree elements: lxml.html's element classes cost a Python lookup per node
+        root = lxml.etree.fromstring(_PRE_STRIP.sub(" ", _XML_DECLARATION.sub("", html, count=1)), _PARSER)
+    except (lxml.etree.LxmlError, ValueError, TypeError):
+        return None
+    return root if root is not None and isinstance(root.tag, str) else None
+
+
+def select(root: Element, selector: str) -> list[Element]:
+    try:
+        return CSSSelector(selector)(root)
+    except (SelectorError, ExpressionError, lxml.etree.XPathError):
+        return []  # a bad selector is a config problem, reported by config checks, not here
+
+
+def outermost(elements: list[Element]) -> list[Element]:
+    chosen = set(elements)
+    out = []
+    for el in elements:
+        if any(a in chosen for a in el.iterancestors()) or el in out:
+            continue
+        out.append(el)
+    return out
+
+
+def drop(el: Element) -> None:
+    """Remove ``el`` and its subtree but keep its tail text, which belongs to the parent."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
+
+
+def drop_invisible(body: Element) -> None:
+    """One pass over the tree; class names repeat, so each distinct one is judged once."""
+    controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
+    verdicts: dict[str, bool] = {}
+    doomed = []
+    for el in body.iter():
+        tag = el.tag
+        if tag in _DROP_TAGS or not isinstance(tag, str):
+            doomed.append(el)
+            continue
+        attrib = el.attrib
+        if not attrib:
+            continue
+        if "hidden" in attrib and not _is_panel(el, controlled):
+            doomed.append(el)
+            continue
+        if attrib.get("aria-hidden", "").lower() == "true" or _HIDDEN_STYLE.search(attrib.get("style", "")):
+            doomed.append(el)
+            continue
+        for name in ("class", "id", "aria-label"):
+            value = attrib.get(name)
+            if value:
+                noisy = verdicts.get(value)
+                if noisy is None:
+                    noisy = verdicts[value] = bool(_NOISE_CONTAINER.search(value))
+                if noisy:
+                    doomed.append(el)
+                    break
+    for el in doomed:
+        drop(el)
+    _drop_pre_header_strip(body)
+
+
+def _is_panel(el: Element, controlled: set[str]) -> bool:
+    return (
+        el.get("role") in ("tabpanel", "region")
+        or el.get("id", "") in controlled
+        or bool(_PANEL.search(el.get("class", "")))
+    )
+
+
+def _drop_pre_header_strip(body: Element) -> None:
+    """Short strips above the site header are promo and announcement bars."""
+    children = [c for c in body if isinstance(c.tag, str)]
+    header_at = next((i for i, c in enumerate(children) if c.tag == "header" or c.get("role") == "banner"), None)
+    if header_at is None:
+        return
+    for el in children[:header_at]:
+        if el.tag in ("main", "h1") or el.find(".//h1") is not None:
+            continue
+        if el.tag == "a" and el.get("href", "").startswith("#"):
+            continue  # "skip to content" is stable and harmless
+        if len("".join(el.itertext())) < 200:
+            drop(el)
