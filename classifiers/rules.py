@@ -181,8 +181,9 @@ _FLOOR_FAMILIES = frozenset({"a security incident was disclosed", "an acquisitio
 def severity_floor(change: Change) -> Severity:
     """The least grade any classifier may give ``change``: what the rules know for certain.
 
-    A changed core price or an added/removed plan is at least high; a feature moved between
-    tiers is at least medium; a disclosed security incident or an acquisition is at least high.
+    A changed core price (a price fact, or a listed price edited on a pricing page) or an
+    added/removed plan is at least high; a feature moved between tiers is at least medium; a
+    disclosed security incident or an acquisition is at least high.
     Everything else has no floor (NONE): judgement is left to the classifier.
     """
     floor = Severity.NONE
@@ -194,8 +195,14 @@ def severity_floor(change: Change) -> Severity:
             floor = max(floor, min(signal.severity, Severity.HIGH))
     sub = substance(change, is_boilerplate=_is_boilerplate)
     if not sub.empty:
-        for signal in family_signals(change, sub, family_hits(change, sub)):
+        hits = family_hits(change, sub)
+        for signal in family_signals(change, sub, hits):
             if signal.reason in _FLOOR_FAMILIES:
+                floor = max(floor, Severity.HIGH)
+        if change.page_kind is PageKind.PRICING:
+            # a listed price or free allowance edited on a pricing page, even where no fact was read
+            page = page_signal(change, sub, hits)
+            if page.category is Category.PRICING and page.severity is Severity.CRITICAL:
                 floor = max(floor, Severity.HIGH)
     return floor
 

@@ -113,6 +113,9 @@ def test_grading_is_deterministic() -> None:
         ("homepage-headline-rewritten", Severity.NONE),
         ("ordinary-blog-post", Severity.NONE),
         ("copyright-year", Severity.NONE),
+        ("listed-price-edit-without-facts", Severity.HIGH),
+        ("add-on-price-cut-is-medium", Severity.MEDIUM),
+        ("plan-renamed-same-price-is-medium", Severity.MEDIUM),
     ],
 )
 def test_severity_floor(name: str, expected: Severity) -> None:
