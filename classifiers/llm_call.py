@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import openai
 from openai.types.chat import ChatCompletion
@@ -194,8 +194,9 @@ class ChatCaller:
         while True:
             options = self._request_options(model, structured=structured, max_tokens=max_tokens)
             try:
+                # the prompt builders return plain role/content dicts: the client's TypedDicts' shape
                 response = await self.client.chat.completions.create(
-                    model=model, messages=messages, timeout=self.timeout, **options
+                    model=model, messages=cast(Any, messages), timeout=self.timeout, **options
                 )
             except openai.BadRequestError as exc:
                 self._record(model, competitor, error=f"http 400: {exc.message}"[:500])

@@ -12,10 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Column, Text, case, func
+from sqlalchemy import Column, Table, Text, case, func
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from classifiers.budget import LLMCall
 from monitor.errors import StoreError
@@ -41,7 +42,7 @@ class LLMCacheRow(SQLModel, table=True):
     created_at: datetime
 
 
-LEDGER_TABLES = [LLMCallRow.__table__, LLMCacheRow.__table__]
+LEDGER_TABLES: list[Table] = [SQLModel.metadata.tables[name] for name in ("llm_call", "llm_cache")]
 
 
 def _utc(ts: datetime) -> datetime:
@@ -78,7 +79,7 @@ class SqlSpendLedger:
             raise StoreError(f"cannot record an LLM call: {exc}") from exc
 
     def spent_since(self, since: datetime) -> float:
-        query = select(func.coalesce(func.sum(LLMCallRow.cost), 0.0)).where(LLMCallRow.ts >= _utc(since))
+        query = select(func.coalesce(func.sum(col(LLMCallRow.cost)), 0.0)).where(col(LLMCallRow.ts) >= _utc(since))
         try:
             with Session(self.engine) as session:
                 return float(session.exec(query).one())
@@ -124,25 +125,25 @@ def costs_report(engine: Engine, *, since: datetime) -> list[CostRow]:
     """Spend since ``since``, by day, competitor and model; oldest day first, then by cost."""
     SQLModel.metadata.create_all(engine, tables=LEDGER_TABLES)
     # days are UTC days, like the budget's; PostgreSQL would otherwise use the session's zone
-    ts = func.timezone("UTC", LLMCallRow.ts) if engine.dialect.name == "postgresql" else LLMCallRow.ts
+    ts = func.timezone("UTC", col(LLMCallRow.ts)) if engine.dialect.name == "postgresql" else col(LLMCallRow.ts)
     day = func.date(ts)
     query = (
-        select(
+        core_select(
             day,
-            LLMCallRow.competitor,
-            LLMCallRow.model,
+            col(LLMCallRow.competitor),
+            col(LLMCallRow.model),
             func.count(),
-            func.sum(case((LLMCallRow.ok.is_(False), 1), else_=0)),
-            func.sum(LLMCallRow.prompt_tokens),
-            func.sum(LLMCallRow.completion_tokens),
-            func.sum(LLMCallRow.cost),
+            func.sum(case((col(LLMCallRow.ok).is_(False), 1), else_=0)),
+            func.sum(col(LLMCallRow.prompt_tokens)),
+            func.sum(col(LLMCallRow.completion_tokens)),
+            func.sum(col(LLMCallRow.cost)),
         )
-        .where(LLMCallRow.ts >= _utc(since))
-        .group_by(day, LLMCallRow.competitor, LLMCallRow.model)
+        .where(col(LLMCallRow.ts) >= _utc(since))
+        .group_by(day, col(LLMCallRow.competitor), col(LLMCallRow.model))
     )
     try:
-        with Session(engine) as session:
-            rows = session.exec(query).all()
+        with engine.connect() as connection:
+            rows = connection.execute(query).all()
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read LLM spend: {exc}") from exc
     out = [
