@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Self
 from classifiers.keywords import ROTATING_WIDGET, is_consent_notice
 from classifiers.profile import aimed_at_us, focus_terms
 from classifiers.signals import Signal, fact_signals, family_hits, family_signals, page_signal
-from classifiers.text import Substance, quote, substance
+from classifiers.text import Substance, quote, substance, text_key
 from monitor.config import ClassifierConfig
 from monitor.records import (
     BlockChange,
@@ -138,11 +138,10 @@ def _evidence(change: Change, best: Signal, sub: Substance) -> tuple[str, ...]:
     """Short quotes found verbatim in the change: the signal's own, else the biggest new text."""
     texts = [t for b in change.blocks for t in (b.before, b.after) if t]
     quoted = [e for e in best.evidence if any(e in t for t in texts)]
-    if not quoted:
-        blocks = sorted(sub.added + sub.edited, key=lambda b: -len(b.after or ""))
-        quoted = [quote(b.after or "") for b in blocks[:3]] or [quote(b.before or "") for b in sub.removed[:3]]
-    # informative first (a sentence beats a "Read the story" link), no repeats
-    unique = list(dict.fromkeys(q for q in quoted if q))
+    blocks = sorted(sub.added + sub.edited, key=lambda b: -len(b.after or ""))
+    quoted += [quote(b.after or "") for b in blocks[:3]] or [quote(b.before or "") for b in sub.removed[:3]]
+    # the signal's own quotes first, but a sentence beats a "Read the story" link or a bare date
+    unique = [q for q in dict.fromkeys(quoted) if q and text_key(q)]
     unique.sort(key=lambda q: len(q.split()) < 4)
     return tuple(unique[:3])
 
