@@ -64,6 +64,8 @@ _RELATIVE_TIME = re.compile(
     r"|\bjust now\b|\bgerade eben\b|\bà l'instant\b)",
     re.IGNORECASE,
 )
+_RELATIVE_HINT = re.compile(r"ago\b|\bvor\s|il y a|just now|gerade eben|l'instant", re.IGNORECASE)
+_DIGIT = re.compile(r"\d")
 _DATETIME_NOW = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?\s*)?(?:UTC|GMT|CET|CEST|[ECMP][SD]T)\b"
@@ -97,12 +99,17 @@ def strip_noise(text: str) -> str:
     """``text`` without the parts that change on every fetch and mean nothing."""
     if not text:
         return text
-    text = _RELATIVE_TIME.sub(" ", text)
+    # cheap scans decide which of the costly patterns can match at all: most text has no digits
+    if _RELATIVE_HINT.search(text):
+        text = _RELATIVE_TIME.sub(" ", text)
+    if "=" in text:
+        text = _QUERY_BUST.sub(r"\1#", text)
+    if not _DIGIT.search(text):
+        return text
     text = _DATETIME_NOW.sub(" ", text)
     text = _COPYRIGHT.sub("© YEAR", text)
     text = _COUNTER.sub("#", text)
     text = _SOCIAL.sub("#", text)
-    text = _QUERY_BUST.sub(r"\1#", text)
     text = _HEX_TOKEN.sub("#", text)
     return _OPAQUE_TOKEN.sub("#", text)
 
@@ -249,11 +256,12 @@ _WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 @lru_cache(maxsize=65536)
 def comparison_key(text: str) -> str:
     """The normalised form two blocks are compared and hashed by; empty when it is all noise."""
-    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = strip_noise(text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = strip_noise(text.translate(_QUOTES))
     text = normalize_places(text)
-    text = normalize_dates(text)
-    text = normalize_numbers(text)
+    if _DIGIT.search(text):
+        text = normalize_numbers(normalize_dates(text))
     # punctuation that only separates words carries no meaning for comparison: "London, UK" =
     # "London · UK"; dots stay where they are decimals
     text = _SEPARATORS.sub(" ", text.casefold())
