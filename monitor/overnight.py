@@ -7,11 +7,10 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from responders.battlecards import load_proposal, stage_card_update, write_proposal
-from responders.digest import build_digest, render_digest_alert, write_digest
-
 from monitor.config import Config
 from monitor.store import Store, utcnow
+from responders.battlecards import load_proposal, stage_card_update, write_proposal
+from responders.digest import build_digest, render_digest_alert, write_digest
 
 log = logging.getLogger("rivalwatch.overnight")
 
@@ -71,6 +70,12 @@ def digest_notes(changes: list) -> list[str]:
         notes.append(
             f"{len(fallback)} changes were graded by the rules because the LLM was unavailable or over "
             "budget; they will be graded again."
+        )
+    over_budget = [cc for cc in changes if cc.classification.source == "budget→rules"]
+    if over_budget:
+        notes.append(
+            f"The LLM budget was spent: {len(over_budget)} changes were graded by the rules instead; "
+            "they will be graded again."
         )
     return notes
 

@@ -276,3 +276,15 @@ def test_an_answer_cut_off_at_the_token_limit_is_repaired(server: OpenAICompatib
     grade = run(config(server), classify(feature_change()))
     assert grade.severity is Severity.HIGH
     assert "cut off at the token limit" in server.requests[1].messages[-1]["content"]
+
+
+def test_the_digest_says_when_the_budget_was_spent() -> None:
+    from monitor.overnight import digest_notes
+    from monitor.records import Classification, ClassifiedChange
+
+    def graded(source: str) -> ClassifiedChange:
+        return ClassifiedChange(1, price_change(), Classification(Severity.HIGH, Category.PRICING, "s", source=source))
+
+    notes = digest_notes([graded("budget→rules"), graded("budget→rules"), graded(f"llm:{TRIAGE}")])
+    assert notes == ["The LLM budget was spent: 2 changes were graded by the rules instead; they will be graded again."]
+    assert "unavailable" in digest_notes([graded("llm-failed→rules")])[0]
