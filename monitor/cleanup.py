@@ -96,11 +96,12 @@ def drop_invisible(body: Element) -> None:
         attrib = el.attrib
         if not attrib:
             continue
-        if "hidden" in attrib and not _is_panel(el, controlled):
-            doomed.append(el)
-            continue
-        if attrib.get("aria-hidden", "").lower() == "true" or _HIDDEN_STYLE.search(attrib.get("style", "")):
-            doomed.append(el)
+        if (
+            "hidden" in attrib
+            or attrib.get("aria-hidden", "").lower() == "true"
+            or _HIDDEN_STYLE.search(attrib.get("style", ""))
+        ) and not _is_panel(el, controlled):
+            doomed.append(el)  # an inactive tab or a closed accordion panel is still on the page
             continue
         for name in ("class", "id", "aria-label"):
             value = attrib.get(name)
