@@ -114,7 +114,7 @@ def _where(change: Change) -> str:
     return f"{change.competitor} ({page})"
 
 
-def _summary(change: Change, best: Signal, evidence: tuple[str, ...]) -> str:
+def _summary(change: Change, best: Signal, evidence: tuple[str, ...], *, removal: bool) -> str:
     """One or two sentences: what kind of change, then the fact or the page's own words."""
     first = f"{_where(change)}: {best.reason}."
     described = [e for e in best.evidence if any(e == f.describe() for f in change.facts)][:3]
@@ -122,7 +122,8 @@ def _summary(change: Change, best: Signal, evidence: tuple[str, ...]) -> str:
         return f"{first} {'; '.join(described)}."
     if not evidence:
         return first
-    return f"{first} It now says: " + " / ".join(f"“{quote(e, limit=120)}”" for e in evidence[:2])
+    says = "It no longer says" if removal else "It now says"
+    return f"{first} {says}: " + " / ".join(f"“{quote(e, limit=120)}”" for e in evidence[:2])
 
 
 def _facts(change: Change, sub: Substance) -> tuple[str, ...]:
@@ -166,7 +167,7 @@ def classify_by_rules(change: Change, *, company: str = "") -> Classification:
     return Classification(
         severity=best.severity,
         category=best.category,
-        summary=_summary(change, best, evidence),
+        summary=_summary(change, best, evidence, removal=not (sub.added or sub.edited)),
         facts=_facts(change, sub),
         evidence=evidence,
         source=SOURCE,

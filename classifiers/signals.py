@@ -194,10 +194,14 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
             return Signal(S.MEDIUM, C.HIRING, f"a hiring push: {len(postings)} new entries", evidence, 0.45)
         return Signal(S.LOW, C.HIRING, "the careers page changed", evidence, 0.5)
     if kind is K.INTEGRATIONS:
+        if sub.removed and not sub.added:
+            return Signal(S.MEDIUM, C.PARTNERSHIPS, "an integration was dropped from the list", evidence, 0.6)
         return Signal(S.MEDIUM, C.PARTNERSHIPS, "the integrations list changed", evidence, 0.6)
     if kind is K.CUSTOMERS:
         if sub.added:
             return Signal(S.MEDIUM, C.CUSTOMERS, "a new customer story appeared", evidence, 0.6)
+        if sub.removed and not sub.edited:
+            return Signal(S.LOW, C.CUSTOMERS, "a customer was taken off the page", evidence, 0.55)
         return Signal(S.LOW, C.CUSTOMERS, "a customer story was edited", evidence, 0.55)
     if kind is K.DOCS:
         return Signal(S.LOW, C.PRODUCT, "the documentation changed", evidence, 0.5)
