@@ -100,12 +100,12 @@ class Pipeline:
         fetcher = self.fetchers[watch.render]
         result: FetchResult = await fetcher.fetch(
             watch,
-            etag=state.etag if state.last else None,
-            last_modified=state.last_modified if state.last else None,
+            etag=state.etag if state.last_id else None,
+            last_modified=state.last_modified if state.last_id else None,
         )
         if result.error is not None:
             return self._failed(watch, result, result.error)
-        if result.not_modified or (state.last is not None and raw_hash(result.text or "") == state.raw_hash):
+        if result.not_modified or (state.last_id is not None and raw_hash(result.text or "") == state.raw_hash):
             event = self.store.record_unchanged(watch, result, raw_hash=None)
             return self._outcome(watch, "unchanged", health=event)
 
@@ -113,21 +113,20 @@ class Pipeline:
         digest = raw_hash(result.text)
         page = extract_page(result.text, watch)
         if not page.blocks:
-            return self._failed(
-                watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text")
-            )
-        if state.last is None:
+            return self._failed(watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text"))
+        if state.last_id is None:
             _, _, event = self.store.record_snapshot(watch, result, page, raw_hash=digest)
             return self._outcome(watch, "first", health=event)
-        if page.content_hash == state.last.page.content_hash:
+        if page.content_hash == state.last_hash:
             event = self.store.record_unchanged(watch, result, raw_hash=digest)
             return self._outcome(watch, "unchanged", health=event)
 
+        last = self.store.snapshot(state.last_id)
         volatile = self.store.volatile(watch.url)
-        change = diff_snapshots(watch, state.last, _draft(result, page), volatile=volatile)
+        change = diff_snapshots(watch, last, _draft(result, page), volatile=volatile)
         if change is not None:
-            page, volatile = await self._confirm(watch, state.last.page, page, volatile)
-            change = diff_snapshots(watch, state.last, _draft(result, page), volatile=volatile)
+            page, volatile = await self._confirm(watch, last.page, page, volatile)
+            change = diff_snapshots(watch, last, _draft(result, page), volatile=volatile)
         if change is None:
             event = self.store.record_unchanged(watch, result, raw_hash=digest)
             return self._outcome(watch, "unchanged", health=event)
@@ -139,9 +138,7 @@ class Pipeline:
         )
         assert change_id is not None
         stored = replace(change, after_id=snap.id)
-        graded = await self.grader.grade(
-            change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant
-        )
+        graded = await self.grader.grade(change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant)
         status = "changed" if graded.classification.severity > 0 else "noise"
         return self._outcome(watch, status, change=graded, health=event)
 

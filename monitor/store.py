@@ -44,7 +44,8 @@ class PageState:
     etag: str | None
     last_modified: str | None
     raw_hash: str | None
-    last: Snapshot | None
+    last_id: int | None  # the last good snapshot; load it with Store.snapshot only to diff
+    last_hash: str | None
     error_streak: int
     variant_reported: bool
 
@@ -132,31 +133,34 @@ class Store:
     def page_state(self, url: str) -> PageState:
         with self.session() as s:
             row = s.exec(select(PageRow).where(PageRow.url == url)).first()
-            last = self._last_snapshot(s, url)
+            last = s.exec(
+                select(SnapshotRow.id, SnapshotRow.content_hash)
+                .where(SnapshotRow.url == url)
+                .order_by(SnapshotRow.id.desc())  # type: ignore[union-attr]
+                .limit(1)
+            ).first()
             return PageState(
                 etag=row.etag if row else None,
                 last_modified=row.last_modified if row else None,
                 raw_hash=row.raw_hash if row else None,
-                last=last,
+                last_id=last[0] if last else None,
+                last_hash=last[1] if last else None,
                 error_streak=row.error_streak if row else 0,
                 variant_reported=row.variant_reported if row else False,
             )
 
-    def _last_snapshot(self, s: Session, url: str) -> Snapshot | None:
-        row = s.exec(
-            select(SnapshotRow).where(SnapshotRow.url == url).order_by(SnapshotRow.id.desc())  # type: ignore[union-attr]
-        ).first()
-        return _snapshot(row) if row else None
+    def snapshot(self, snapshot_id: int) -> Snapshot:
+        with self.session() as s:
+            row = s.get(SnapshotRow, snapshot_id)
+            if row is None:
+                raise StoreError(f"no snapshot {snapshot_id}")
+            return _snapshot(row)
 
-    def _success(
-        self, s: Session, watch: Watch, result: FetchResult, raw_hash: str | None
-    ) -> HealthEvent | None:
+    def _success(self, s: Session, watch: Watch, result: FetchResult, raw_hash: str | None) -> HealthEvent | None:
         row = self._page(s, watch)
         event_ = None
         if row.broken_alerted:
-            event_ = HealthEvent(
-                watch.url, watch.competitor, "recovered", row.last_error_kind, row.error_streak
-            )
+            event_ = HealthEvent(watch.url, watch.competitor, "recovered", row.last_error_kind, row.error_streak)
         row.last_checked_at = row.last_success_at = result.fetched_at
         row.error_streak = 0
         row.broken_alerted = False
@@ -178,9 +182,7 @@ class Store:
             event_ = None
             if row.error_streak >= self.broken_after and not row.broken_alerted:
                 row.broken_alerted = True
-                event_ = HealthEvent(
-                    watch.url, watch.competitor, "broken", str(result.error), row.error_streak
-                )
+                event_ = HealthEvent(watch.url, watch.competitor, "broken", str(result.error), row.error_streak)
             s.add(row)
             s.add(
                 CheckRow(
@@ -198,7 +200,8 @@ class Store:
     ) -> HealthEvent | None:
         with self.session() as s:
             event_ = self._success(s, watch, result, raw_hash)
-            s.add(CheckRow(url=watch.url, checked_at=result.fetched_at, status=status))
+            if status != "unchanged" or event_ is not None:  # an unchanged check lives in the page row only
+                s.add(CheckRow(url=watch.url, checked_at=result.fetched_at, status=status))
             return event_
 
     def record_snapshot(
@@ -261,9 +264,7 @@ class Store:
 
     # ---- grading and the outbox ---------------------------------------------
 
-    def save_grade(
-        self, change_id: int, grade: Classification, alerts: list[Alert], *, regrade: bool = False
-    ) -> None:
+    def save_grade(self, change_id: int, grade: Classification, alerts: list[Alert], *, regrade: bool = False) -> None:
         """Store a grade and queue its alerts together; queuing the same alert twice is a no-op."""
         with self.session() as s:
             row = s.get(ChangeRow, change_id)
@@ -419,9 +420,7 @@ class Store:
 
     def volatile_rows(self, url: str) -> list[VolatileRow]:
         with self.session() as s:
-            return list(
-                s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all()
-            )
+            return list(s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all())
 
     def add_volatile(self, url: str, found: dict[str, str], *, reason: str) -> None:
         """Remember block signatures (with a sample of their text) as noise on this page."""
@@ -450,6 +449,4 @@ def _with_after(change: Change, after_id: int) -> Change:
 
 def _classified(row: ChangeRow) -> ClassifiedChange:
     assert row.id is not None and row.grade_json is not None
-    return ClassifiedChange(
-        row.id, codec.change_from_json(row.change_json), codec.grade_from_json(row.grade_json)
-    )
+    return ClassifiedChange(row.id, codec.change_from_json(row.change_json), codec.grade_from_json(row.grade_json))
