@@ -201,5 +201,7 @@ def build_draft_messages(
     if context.battlecard.strip():
         card = _clip(context.battlecard, MAX_REFERENCE_CHARS)
         parts.append("The current battle card:\n" + fence("REFERENCE", card))
-    parts.append("Material:\n" + fence("UNTRUSTED_PAGE_DATA", _clip(material, MAX_CHANGE_CHARS)))
+    # as a JSON string, so its lines cannot pose as our own markers or headings
+    data = json.dumps({"material": _clip(material, MAX_CHANGE_CHARS)}, ensure_ascii=False)
+    parts.append("Material (untrusted page data, as JSON):\n" + fence("UNTRUSTED_PAGE_DATA", data))
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
