@@ -123,10 +123,10 @@ class MemoryPeak:
                     return int(line.split()[1])
         except (OSError, ValueError):
             pass
-        self.kind = "RSS"
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
+                    self.kind = "RSS"  # PSS unreadable: shared pages count once per process
                     return int(line.split()[1])
         except (OSError, ValueError):
             pass

@@ -77,6 +77,18 @@ def browser(loop: asyncio.AbstractEventLoop, chromium_path: str | None) -> Itera
     loop.run_until_complete(fetcher.aclose())
 
 
+@pytest.fixture(scope="module")
+def impatient(loop: asyncio.AbstractEventLoop, chromium_path: str | None) -> Iterator[BrowserFetcher]:
+    """A second browser whose fetches give up after two seconds, for the tests of giving up.
+
+    Long enough that a loaded machine still renders a trivial page in time, so a missing
+    selector, not a slow start, is what runs out the clock.
+    """
+    fetcher = BrowserFetcher(config=FetchConfig(**{**QUICK, "timeout": 2.0}), executable_path=chromium_path)
+    yield fetcher
+    loop.run_until_complete(fetcher.aclose())
+
+
 def _response(spec: dict, path: str) -> Response:
     if spec.get("redirect_to_self"):
         return Response(b"", status=302, headers={"Location": path})
@@ -113,16 +125,12 @@ def test_wait_for_selector_waits_for_late_content(
 
 
 def test_wait_for_a_selector_that_never_appears_is_a_timeout(
-    loop: asyncio.AbstractEventLoop, chromium_path: str | None, web: LoopbackSite
+    loop: asyncio.AbstractEventLoop, impatient: BrowserFetcher, web: LoopbackSite
 ) -> None:
     web.set("/static", "<html><body><p>nothing late here</p></body></html>")
-
-    async def run() -> FetchResult:
-        async with BrowserFetcher(config=FetchConfig(**{**QUICK, "timeout": 1.0}), executable_path=chromium_path) as f:
-            return await f.fetch(watch(web.url("/static"), wait_for="#never"))
-
-    result = loop.run_until_complete(run())
-    assert result.error is not None and result.error.kind is FetchErrorKind.TIMEOUT and "#never" in result.error.message
+    result = loop.run_until_complete(impatient.fetch(watch(web.url("/static"), wait_for="#never")))
+    assert result.error is not None and result.error.kind is FetchErrorKind.TIMEOUT
+    assert "#never" in result.error.message
 
 
 def test_scroll_loads_lazy_content(loop: asyncio.AbstractEventLoop, browser: BrowserFetcher, web: LoopbackSite) -> None:
@@ -148,15 +156,11 @@ def test_actions_click_and_fill_before_the_snapshot(
 
 
 def test_failed_action_is_a_browser_error(
-    loop: asyncio.AbstractEventLoop, chromium_path: str | None, web: LoopbackSite
+    loop: asyncio.AbstractEventLoop, impatient: BrowserFetcher, web: LoopbackSite
 ) -> None:
     web.set("/interactive", INTERACTIVE)
-
-    async def run() -> FetchResult:
-        async with BrowserFetcher(config=FetchConfig(**{**QUICK, "timeout": 1.0}), executable_path=chromium_path) as f:
-            return await f.fetch(watch(web.url("/interactive"), actions=(BrowserAction("click", selector="#nope"),)))
-
-    result = loop.run_until_complete(run())
+    click_missing = watch(web.url("/interactive"), actions=(BrowserAction("click", selector="#nope"),))
+    result = loop.run_until_complete(impatient.fetch(click_missing))
     assert result.error is not None and result.error.kind is FetchErrorKind.BROWSER and "#nope" in result.error.message
 
 
@@ -229,15 +233,14 @@ def test_failures_are_not_content(
     assert result.text is None
 
 
-def test_slow_server_times_out(loop: asyncio.AbstractEventLoop, chromium_path: str | None, web: LoopbackSite) -> None:
-    web.set("/slow", Response("<html><body>late</body></html>", delay=2.0))
-
-    async def run() -> FetchResult:
-        async with BrowserFetcher(config=FetchConfig(**{**QUICK, "timeout": 0.3}), executable_path=chromium_path) as f:
-            return await f.fetch(watch(web.url("/slow"), respect_robots=False))
-
-    result = loop.run_until_complete(run())
+def test_slow_server_times_out(loop: asyncio.AbstractEventLoop, impatient: BrowserFetcher, web: LoopbackSite) -> None:
+    web.set("/slow", Response("<html><body>late</body></html>", delay=4.0))
+    result = loop.run_until_complete(impatient.fetch(watch(web.url("/slow"))))
     assert result.error is not None and result.error.kind is FetchErrorKind.TIMEOUT
+    # and the page that timed out is not handed to the next fetch
+    web.set("/quick", "<html><body><p>quick answer</p></body></html>")
+    after = loop.run_until_complete(impatient.fetch(watch(web.url("/quick"))))
+    assert after.ok and "quick answer" in (after.text or "")
 
 
 def _browser_main_pids() -> set[int]:

@@ -25,6 +25,8 @@ from monitor.config import FetchConfig
 from monitor.fetch.browser_page import (
     NetworkQuiet,
     PlaywrightError,
+    check_navigation,
+    check_rendered,
     error_kind,
     run_action,
     scroll_to_end,
@@ -32,12 +34,10 @@ from monitor.fetch.browser_page import (
     short_message,
 )
 from monitor.fetch.chromium import LAUNCH_ARGS, chromium_executable
-from monitor.fetch.common import Sleep, failed, fetch_politely, is_html_type, user_agent
-from monitor.fetch.decode import decode_html
-from monitor.fetch.failures import classify_response, classify_status, detect_challenge, visible_text
+from monitor.fetch.common import Sleep, failed, fetch_politely, user_agent
 from monitor.fetch.politeness import HostLimiter, RobotsCache
 from monitor.fetch.static import build_client
-from monitor.records import FetchError, FetchErrorKind, FetchResult, Render, Watch
+from monitor.records import FetchErrorKind, FetchResult, Render, Watch
 
 VIEWPORT = {"width": 1280, "height": 900}
 # a page's own timeouts end a little before ours, so Playwright names what was slow
@@ -284,9 +284,9 @@ class BrowserFetcher:
                 "etag": headers.get("etag"),
                 "last_modified": headers.get("last-modified"),
             }
-            early = await self._check_response(watch, now, response, known)
-            if early is not None:
-                return early, headers
+            error = await check_navigation(response, max_bytes=cfg.max_bytes)
+            if error is not None:
+                return FetchResult(url=watch.url, fetched_at=now, error=error, **known), headers  # type: ignore[arg-type]
             await quiet.wait(cap=cfg.browser_quiet_cap)
             if watch.wait_for:
                 try:
@@ -304,7 +304,7 @@ class BrowserFetcher:
             if watch.scroll:
                 await scroll_to_end(page, quiet, cap=cfg.browser_quiet_cap)
             html = await page.content()
-            error = self._check_rendered(html)
+            error = check_rendered(html)
             if error is not None:
                 return FetchResult(url=watch.url, fetched_at=now, error=error, **known), headers  # type: ignore[arg-type]
             shot = await page.screenshot(full_page=True, type="png") if watch.screenshot else None
@@ -313,40 +313,6 @@ class BrowserFetcher:
             return result, headers
         finally:
             quiet.detach(page)
-
-    async def _check_response(self, watch: Watch, now: datetime, response, known: dict) -> FetchResult | None:
-        """The raw answer's verdict: status, type, size, challenge, emptiness, truncation."""
-        content_type = known["content_type"]
-        if response.status < 400 and content_type and not is_html_type(content_type):
-            return failed(watch.url, now, FetchErrorKind.NOT_HTML, f"content type {content_type!r}", **known)
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self._cfg.max_bytes:
-            message = f"Content-Length {declared} is over the {self._cfg.max_bytes}-byte cap"
-            return failed(watch.url, now, FetchErrorKind.TOO_LARGE, message, **known)
-        try:
-            body = await response.body()
-        except PlaywrightError:
-            body = None  # some bodies (after a client-side redirect) are gone; judge the render
-        if body is not None and len(body) > self._cfg.max_bytes:
-            message = f"body of {len(body)} bytes is over the {self._cfg.max_bytes}-byte cap"
-            return failed(watch.url, now, FetchErrorKind.TOO_LARGE, message, **known)
-        if body is None:
-            error = classify_status(response.status, response.headers)
-        else:
-            error = classify_response(response.status, response.headers, decode_html(body, content_type))
-        if error is not None:
-            return FetchResult(url=watch.url, fetched_at=now, error=error, **known)  # type: ignore[arg-type]
-        return None
-
-    @staticmethod
-    def _check_rendered(html: str) -> FetchError | None:
-        """Scripts can draw a challenge too, or draw nothing at all."""
-        challenge = detect_challenge(html)
-        if challenge:
-            return FetchError(FetchErrorKind.BLOCKED, f"rendered page is a {challenge}")
-        if not visible_text(html):
-            return FetchError(FetchErrorKind.EMPTY, "the rendered page has no text")
-        return None
 
 
 async def _close_page(page: Page) -> None:

@@ -10,10 +10,13 @@ import asyncio
 import re
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, Request
+from playwright.async_api import Page, Request, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from monitor.records import BrowserAction, FetchErrorKind
+from monitor.fetch.common import is_html_type
+from monitor.fetch.decode import decode_html
+from monitor.fetch.failures import classify_response, classify_status, detect_challenge, visible_text
+from monitor.records import BrowserAction, FetchError, FetchErrorKind
 
 # after the last request ends, scripts need a moment to turn the response into DOM
 QUIET_SETTLE = 0.03
@@ -123,6 +126,38 @@ def _need(selector: str | None, action: BrowserAction) -> str:
     return selector
 
 
+async def check_navigation(response: Response, *, max_bytes: int) -> FetchError | None:
+    """The raw answer's verdict before any waiting: status, type, size, challenge, truncation.
+
+    Chromium's serialised DOM always closes its tags, so truncation and emptiness can only be
+    seen in the bytes the server sent.
+    """
+    content_type = response.headers.get("content-type")
+    if response.status < 400 and content_type and not is_html_type(content_type):
+        return FetchError(FetchErrorKind.NOT_HTML, f"content type {content_type!r}")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        return FetchError(FetchErrorKind.TOO_LARGE, f"Content-Length {declared} is over the {max_bytes}-byte cap")
+    try:
+        body = await response.body()
+    except PlaywrightError:
+        # some bodies are gone (e.g. after a client-side redirect): the status and render decide
+        return classify_status(response.status, response.headers)
+    if len(body) > max_bytes:
+        return FetchError(FetchErrorKind.TOO_LARGE, f"body of {len(body)} bytes is over the {max_bytes}-byte cap")
+    return classify_response(response.status, response.headers, decode_html(body, content_type))
+
+
+def check_rendered(html: str) -> FetchError | None:
+    """Scripts can draw a challenge too, or draw nothing at all."""
+    challenge = detect_challenge(html)
+    if challenge:
+        return FetchError(FetchErrorKind.BLOCKED, f"rendered page is a {challenge}")
+    if not visible_text(html):
+        return FetchError(FetchErrorKind.EMPTY, "the rendered page has no text")
+    return None
+
+
 _NET_ERRORS: tuple[tuple[re.Pattern[str], FetchErrorKind], ...] = tuple(
     (re.compile(pattern), kind)
     for pattern, kind in (
@@ -159,6 +194,8 @@ def short_message(exc: BaseException) -> str:
 
 __all__ = [
     "NetworkQuiet",
+    "check_navigation",
+    "check_rendered",
     "PlaywrightError",
     "error_kind",
     "run_action",
