@@ -25,6 +25,7 @@ class Signal:
     reason: str  # plain words, the start of the summary
     evidence: tuple[str, ...] = ()
     confidence: float = 0.6
+    kind: str = ""  # what read it: a keyword family's name, or a fact rule's ("feature-moved")
 
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -82,7 +83,7 @@ def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
         out.append(Signal(S.MEDIUM, C.PRICING, f"a plan was renamed ({renamed_plan})", (), 0.7))
     elif moved:
         evidence = tuple(f.describe() for f in moved)
-        out.append(Signal(S.HIGH, C.PRICING, "a feature moved between plans", evidence, 0.85))
+        out.append(Signal(S.HIGH, C.PRICING, "a feature moved between plans", evidence, 0.85, "feature-moved"))
     elif not plans and any(f.before is None or f.after is None for f in by_kind.get("feature", [])):
         new = tuple(f.describe() for f in by_kind["feature"] if f.before is None or f.after is None)
         out.append(Signal(S.MEDIUM, C.PRODUCT, "the plan comparison lists a feature change", new, 0.6))

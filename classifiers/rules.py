@@ -92,8 +92,8 @@ def _signals(change: Change, sub: Substance, *, company: str) -> list[Signal]:
         and not _launches_plumbing(sub)
     ):
         family = [
-            Signal(Severity.CRITICAL, Category.PRODUCT, _launch_reason(sub), s.evidence, 0.6)
-            if s.reason == "a product or feature was launched"
+            Signal(Severity.CRITICAL, Category.PRODUCT, _launch_reason(sub), s.evidence, 0.6, "launch")
+            if s.kind == "launch"
             else s
             for s in family
         ]
@@ -175,7 +175,7 @@ def classify_by_rules(change: Change, *, company: str = "") -> Classification:
     )
 
 
-_FLOOR_FAMILIES = frozenset({"a security incident was disclosed", "an acquisition was announced"})
+_FLOOR_FAMILIES = frozenset({"security-incident", "acquisition"})
 
 
 def severity_floor(change: Change) -> Severity:
@@ -188,7 +188,7 @@ def severity_floor(change: Change) -> Severity:
     """
     floor = Severity.NONE
     for signal in fact_signals(change.facts):
-        if signal.reason == "a feature moved between plans":
+        if signal.kind == "feature-moved":
             floor = max(floor, Severity.MEDIUM)
         elif signal.category is Category.PRICING:
             # a model may judge a price change critical; the rules only promise high
@@ -197,7 +197,7 @@ def severity_floor(change: Change) -> Severity:
     if not sub.empty:
         hits = family_hits(change, sub)
         for signal in family_signals(change, sub, hits):
-            if signal.reason in _FLOOR_FAMILIES:
+            if signal.kind in _FLOOR_FAMILIES:
                 floor = max(floor, Severity.HIGH)
         if change.page_kind is PageKind.PRICING:
             # a listed price or free allowance edited on a pricing page, even where no fact was read

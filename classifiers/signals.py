@@ -88,7 +88,7 @@ def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -
             category = C.PARTNERSHIPS  # what launches on an integrations page is an integration
         reason = _FAMILY_REASON.get(family.name, family.name.replace("-", " "))
         evidence = _evidence_for(family, sub)
-        out.append(Signal(severity, category, reason, evidence, 0.75))
+        out.append(Signal(severity, category, reason, evidence, 0.75, family.name))
     return out
 
 
