@@ -99,4 +99,7 @@ class App:
             result = fetcher.aclose()
             if inspect.isawaitable(result):
                 await result
+        close_classifier = getattr(self.classifier, "aclose", None)  # the LLM's HTTP client
+        if close_classifier is not None:
+            await close_classifier()
         self.store.close()
