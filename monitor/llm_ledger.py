@@ -160,3 +160,42 @@ def costs_report(engine: Engine, *, since: datetime) -> list[CostRow]:
         for d, competitor, model, calls, failed, prompt, completion, cost in rows
     ]
     return sorted(out, key=lambda r: (r.day, -r.cost, r.competitor, r.model))
+
+
+def format_costs(rows: list[CostRow]) -> str:
+    """The report as a plain-text table with a total line, for ``rivalwatch costs``."""
+    if not rows:
+        return "No LLM calls in this period.\n"
+    head = ("day", "competitor", "model", "calls", "failed", "tokens in", "tokens out", "USD")
+    body = [
+        (
+            str(r.day),
+            r.competitor,
+            r.model,
+            str(r.calls),
+            str(r.failed),
+            str(r.prompt_tokens),
+            str(r.completion_tokens),
+            f"{r.cost:.4f}",
+        )
+        for r in rows
+    ]
+    total = (
+        "total",
+        "",
+        "",
+        str(sum(r.calls for r in rows)),
+        str(sum(r.failed for r in rows)),
+        str(sum(r.prompt_tokens for r in rows)),
+        str(sum(r.completion_tokens for r in rows)),
+        f"{sum(r.cost for r in rows):.4f}",
+    )
+    table = [head, *body, total]
+    widths = [max(len(line[i]) for line in table) for i in range(len(head))]
+
+    def render(line: tuple[str, ...]) -> str:
+        # text columns left-aligned, numbers right-aligned
+        cells = [c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))]
+        return "  ".join(cells).rstrip()
+
+    return "\n".join(render(line) for line in table) + "\n"

@@ -19,7 +19,7 @@ from classifiers.budget import LLMCall
 from classifiers.llm import LLMClassifier
 from monitor.config import ClassifierConfig
 from monitor.errors import BudgetExceeded
-from monitor.llm_ledger import CostRow, SqlSpendLedger, costs_report
+from monitor.llm_ledger import CostRow, SqlSpendLedger, costs_report, format_costs
 from monitor.records import BlockChange, BlockKind, BlockOp, Change, ClassifyContext, PageKind
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "llm_costs_cases.yaml").read_text(encoding="utf-8"))
@@ -133,3 +133,17 @@ def test_classifier_budget_and_cache_survive_a_restart(engine: Engine) -> None:
         (row,) = costs_report(engine, since=NOW - timedelta(days=1))
         assert (row.competitor, row.model, row.calls, row.prompt_tokens) == ("Acme", "grader-mini", 1, 900)
         assert row.cost == pytest.approx(0.9)
+
+
+def test_format_costs_table() -> None:
+    rows = [
+        CostRow(date(2026, 11, 22), "Acme Analytics", "grader-mini", 2, 1, 3000, 300, 0.0021),
+        CostRow(date(2026, 11, 23), "Brightside", "writer-large", 1, 0, 500, 50, 0.25),
+    ]
+    assert format_costs(rows).splitlines() == [
+        "day         competitor      model         calls  failed  tokens in  tokens out     USD",
+        "2026-11-22  Acme Analytics  grader-mini       2       1       3000         300  0.0021",
+        "2026-11-23  Brightside      writer-large      1       0        500          50  0.2500",
+        "total                                         3       1       3500         350  0.2521",
+    ]
+    assert format_costs([]) == "No LLM calls in this period.\n"
