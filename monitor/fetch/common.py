@@ -65,10 +65,11 @@ async def fetch_politely(
         allowed, why = await robots.allowed(watch.url)
         if not allowed:
             return failed(watch.url, fetched_at, FetchErrorKind.ROBOTS, why)
+    crawl_delay = robots.crawl_delay(watch.url) if watch.respect_robots else 0.0
     result: FetchResult | None = None
     number = 0
     for number in range(cfg.retries + 1):
-        async with limiter.slot(watch.url):
+        async with limiter.slot(watch.url, min_delay=crawl_delay):
             result, headers = await attempt()
         if result.error is None or number == cfg.retries or not is_transient(result.error, result.status):
             break

@@ -1,7 +1,8 @@
 """Politeness: at most N requests at once per host, a minimum gap between them, robots.txt.
 
 ``HostLimiter`` hands out per-host slots; with a zero delay it is a bare semaphore, so a
-crawl of one loopback host pays nothing for it. ``RobotsCache`` fetches each origin's
+crawl of one loopback host pays nothing for it. A robots.txt Crawl-delay raises the delay
+for its host (capped at a minute). ``RobotsCache`` fetches each origin's
 robots.txt once (with the fetcher's own client and User-Agent) and keeps it for a day, as
 RFC 9309 allows. A missing robots.txt (any 4xx) allows everything; one that answers 5xx
 disallows for a while, as the RFC asks; one we cannot reach at all is not cached, and the
@@ -23,6 +24,7 @@ import httpx
 ROBOTS_TTL = 24 * 3600.0
 ROBOTS_ERROR_TTL = 600.0  # a 5xx robots.txt: disallow, and ask again in ten minutes
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309: parse at least 500 KiB, ignore the rest
+CRAWL_DELAY_CAP = 60.0  # a Crawl-delay of an hour would silence a watch; a minute is polite enough
 
 
 def host_key(url: str) -> str:
@@ -59,16 +61,18 @@ class HostLimiter:
         self._next_start: dict[str, float] = {}
 
     @asynccontextmanager
-    async def slot(self, url: str) -> AsyncIterator[None]:
+    async def slot(self, url: str, *, min_delay: float = 0.0) -> AsyncIterator[None]:
+        """Hold one of the host's slots; ``min_delay`` raises the gap (a robots.txt Crawl-delay)."""
         host = host_key(url)
         semaphore = self._slots.get(host)
         if semaphore is None:
             semaphore = self._slots[host] = asyncio.Semaphore(self._per_host)
+        delay = max(self._delay, min_delay)
         async with semaphore:
-            if self._delay > 0:
+            if delay > 0:
                 now = self._clock()
                 start = max(now, self._next_start.get(host, now))
-                self._next_start[host] = start + self._delay
+                self._next_start[host] = start + delay
                 if start > now:
                     await self._sleep(start - now)
             yield
@@ -80,6 +84,7 @@ class _Robots:
     disallow_all: bool
     expires: float
     reason: str
+    crawl_delay: float = 0.0
 
 
 class RobotsCache:
@@ -99,6 +104,11 @@ class RobotsCache:
         self._clock = clock
         self._rules: dict[str, _Robots] = {}
         self._pending: dict[str, asyncio.Task[_Robots | None]] = {}
+        self._last_delay: dict[str, float] = {}
+
+    def crawl_delay(self, url: str) -> float:
+        """The Crawl-delay robots.txt asks of us (capped), once ``allowed`` has read it; else 0."""
+        return self._last_delay.get(origin(url), 0.0)
 
     async def allowed(self, url: str) -> tuple[bool, str]:
         """(allowed, why): whether robots.txt lets us fetch ``url``."""
@@ -113,6 +123,7 @@ class RobotsCache:
             if rules is None:
                 return True, "robots.txt unreachable"
             self._rules[key] = rules
+        self._last_delay[key] = rules.crawl_delay
         if rules.disallow_all:
             return False, rules.reason
         if rules.parser is None or rules.parser.can_fetch(self._agent, url):
@@ -132,4 +143,6 @@ class RobotsCache:
             return _Robots(None, False, now + ROBOTS_TTL, "no robots.txt")
         parser = RobotFileParser()
         parser.parse(response.content[:ROBOTS_MAX_BYTES].decode("utf-8", "replace").splitlines())
-        return _Robots(parser, False, now + ROBOTS_TTL, "robots.txt allows")
+        asked = parser.crawl_delay(self._agent)
+        delay = min(float(asked), CRAWL_DELAY_CAP) if asked else 0.0
+        return _Robots(parser, False, now + ROBOTS_TTL, "robots.txt allows", delay)
