@@ -81,6 +81,21 @@ class ActionConfig(_Strict):
     ms: int | None = Field(default=None, ge=0, le=60_000)
 
 
+class NoiseConfig(_Strict):
+    """Overrides of learned volatility, by block signature (as `rivalwatch noise URL` shows them)."""
+
+    pin: list[str] = []  # always treat these blocks as noise
+    unpin: list[str] = []  # never treat these blocks as noise, though they were learned as volatile
+
+    @field_validator("pin", "unpin")
+    @classmethod
+    def _signatures(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not re.fullmatch(r"[0-9a-f]{8,32}", value):
+                raise ValueError(f"{value!r} is not a block signature (8 to 32 hex digits from `rivalwatch noise`)")
+        return values
+
+
 class PageConfig(_Strict):
     url: str
     kind: PageKind = PageKind.OTHER
@@ -96,6 +111,7 @@ class PageConfig(_Strict):
     storage_state: str | None = None
     screenshot: bool = False
     robots: bool = True
+    noise: NoiseConfig = NoiseConfig()
 
     @field_validator("url")
     @classmethod
@@ -407,6 +423,8 @@ class Config(_Strict):
                         storage_state=self.path(page.storage_state) if page.storage_state else None,
                         screenshot=page.screenshot,
                         respect_robots=page.robots,
+                        pin=tuple(page.noise.pin),
+                        unpin=tuple(page.noise.unpin),
                     )
                 )
         return out

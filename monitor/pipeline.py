@@ -122,7 +122,7 @@ class Pipeline:
             return self._outcome(watch, "unchanged", health=event)
 
         last = self.store.snapshot(state.last_id)
-        volatile = self.store.volatile(watch.url)
+        volatile = effective_volatile(watch, self.store.volatile(watch.url), (last.page, page))
         change = diff_snapshots(watch, last, _draft(result, page), volatile=volatile)
         if change is not None:
             page, volatile = await self._confirm(watch, last.page, page, volatile)
@@ -171,6 +171,16 @@ class Pipeline:
         if health is not None:
             self.dispatcher.queue_health(health)
         return PageOutcome(watch.competitor, watch.url, status, None, change, health)
+
+
+def effective_volatile(watch: Watch, learned: frozenset[str], pages: tuple[Page, ...]) -> frozenset[str]:
+    """Learned volatile signatures, less those ops unpinned, plus blocks ops pinned."""
+    if not watch.pin and not watch.unpin:
+        return learned
+    kept = {sig for sig in learned if not sig.startswith(watch.unpin)} if watch.unpin else set(learned)
+    if watch.pin:
+        kept |= {sig for p in pages for b in p.blocks if (sig := block_signature(b)).startswith(watch.pin)}
+    return frozenset(kept)
 
 
 def _draft(result: FetchResult, page: Page) -> Snapshot:

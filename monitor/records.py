@@ -144,6 +144,9 @@ class Watch:
     screenshot: bool = False
     # politeness
     respect_robots: bool = True
+    # overrides of learned volatility: block-signature prefixes
+    pin: tuple[str, ...] = ()
+    unpin: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

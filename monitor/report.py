@@ -46,9 +46,7 @@ def outcome_table(outcomes: Sequence) -> str:  # Sequence[PageOutcome]
             detail = str(o.error)
         else:
             detail = ""
-        rows.append(
-            [o.competitor, _short(o.url, 50), STATUS_MARK.get(o.status, o.status), _short(detail, 90)]
-        )
+        rows.append([o.competitor, _short(o.url, 50), STATUS_MARK.get(o.status, o.status), _short(detail, 90)])
     changed = sum(1 for o in outcomes if o.status == "changed")
     errors = sum(1 for o in outcomes if o.status == "error")
     table = _table(["competitor", "page", "status", "what"], rows)
@@ -119,19 +117,21 @@ def noise_text(url: str, watch: Watch | None, rows: Sequence) -> str:
     if watch is not None and watch.exclude:
         lines.append("dropped by config (exclude:): " + ", ".join(watch.exclude))
         lines.append("")
+    if watch is not None and watch.pin:
+        lines.append("pinned as noise in config (noise.pin): " + ", ".join(watch.pin))
+        lines.append("")
     lines.append("built in: whitespace, Unicode forms, number and date formats, timestamps, counters,")
     lines.append("tokens and cache-busters, reordered lists, hidden and script content.")
     lines.append("")
     if not rows:
         lines.append("no blocks learned as volatile yet.")
     else:
-        lines.append(
-            f"{len(rows)} blocks learned as volatile (they differed between two fetches moments apart):"
-        )
+        lines.append(f"{len(rows)} blocks learned as volatile (they differed between two fetches moments apart):")
         for row in rows:
-            lines.append(
-                f"  {row.signature[:12]}  seen {row.hits}x since {_when(row.first_seen)}  {row.reason}"
-            )
+            lines.append(f"  {row.signature[:12]}  seen {row.hits}x since {_when(row.first_seen)}  {row.reason}")
             if row.text:
                 lines.append(f"      e.g. {_short(row.text, 90)!r}")
+        lines.append("")
+        lines.append("To alert on one of them again, add its signature to the page's noise.unpin in the config;")
+        lines.append("to silence a block that was not learned, add its signature to noise.pin.")
     return "\n".join(lines)

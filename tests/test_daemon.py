@@ -17,13 +17,21 @@ DATA = Path(__file__).parent / "data" / "e2e"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def poll(predicate, *, timeout: float = 45.0, what: str) -> None:  # type: ignore[no-untyped-def]
+def poll(predicate, *, timeout: float = 120.0, what: str) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def snapshot_count(db: Path, url: str) -> int:
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        return len(store.snapshots(url))
+    finally:
+        store.close()
 
 
 def test_daemon_crawls_on_schedule_survives_bad_edit_and_stops_cleanly(site, tmp_path):
@@ -51,10 +59,7 @@ competitors:
         cwd=ROOT,
     )
     try:
-        poll(
-            lambda: db.exists() and len(Store.open(f"sqlite:///{db}").snapshots(site.url("/pricing"))) == 1,
-            what="the baseline snapshot",
-        )
+        poll(lambda: db.exists() and snapshot_count(db, site.url("/pricing")) == 1, what="the baseline snapshot")
         site.set("/pricing", Response(html.replace("$49 per seat", "$59 per seat")))
         alerts = tmp_path / "out" / "alerts.jsonl"
         poll(lambda: alerts.exists() and alerts.read_text().strip(), what="the price alert")
