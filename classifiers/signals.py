@@ -57,7 +57,8 @@ def family_hits(change: Change, sub: Substance) -> dict[str, list[str]]:
     return hits
 
 
-_BADGE = re.compile(r"^(?:new|neu|nouveau|nouvelle)(?:$|[:!]|\s)|\s(?:new|neu|nouveau)$", re.IGNORECASE)
+_BADGE_WORDS = r"(?:new|neu|neue?s?|nouveau|nouvelle|nuevo|nueva|nuovo|nuova|nieuw|novo|nova)"
+_BADGE = re.compile(rf"^{_BADGE_WORDS}(?:$|[:!]|\s)|\s{_BADGE_WORDS}$", re.IGNORECASE)
 
 
 def _is_badge(block: BlockChange) -> bool:
@@ -68,7 +69,7 @@ def _is_badge(block: BlockChange) -> bool:
     return bool(_BADGE.search(text)) and (len(text) <= 8 or block.kind is BlockKind.HEADING)
 
 
-_NEW_COLON = re.compile(r"^(?:new|neu|nouveau|nouvelle)\s?:", re.IGNORECASE)
+_NEW_COLON = re.compile(rf"^{_BADGE_WORDS}\s?:", re.IGNORECASE)
 
 
 def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -> list[Signal]:
