@@ -32,6 +32,10 @@ class App:
         self.config = config
         self.store = Store.open(config.storage_url, broken_after=config.detect.broken_after)
         self.watches: list[Watch] = config.watches()
+        opted_out = [w.url for w in self.watches if not w.respect_robots]
+        if opted_out:
+            shown = ", ".join(opted_out[:3]) + (f" and {len(opted_out) - 3} more" if len(opted_out) > 3 else "")
+            log.warning("robots.txt is not checked for %d pages (robots: false in the config): %s", len(opted_out), shown)
         self.fetchers = {render: FETCHERS[render].from_config(config.fetch) for render in Render}
         out = config.output_dir
         responders = config.responders
