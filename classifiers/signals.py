@@ -226,8 +226,10 @@ def _looks_like_logo(block: BlockChange) -> bool:
     """A short name, no sentence, in a logo wall (or in a heading-less strip of names)."""
     text = (block.after or "").strip()
     words = text.split()
-    if not words or len(words) > 4 or text[-1] in ".!?:" or block.kind is BlockKind.HEADING:
+    if not words or len(words) > 4 or text[-1] in ".!?:" or block.kind in (BlockKind.HEADING, BlockKind.BUTTON):
         return False
+    if block.kind is BlockKind.LINK and not _LOGO_WALL.search(" ".join(block.path)):
+        return False  # a new navigation link is not a customer
     if not all(w[0].isupper() or not w[0].isalpha() for w in words):
         return False
     return not block.path or bool(_LOGO_WALL.search(" ".join(block.path)))

@@ -204,11 +204,11 @@ def substance(change: Change, *, is_boilerplate: Callable[[BlockChange], bool] =
 def headline_edit(sub: Substance) -> BlockChange | None:
     """A top heading rewritten (not just retouched): the page's promise changed."""
     for block in sub.edited:
-        if block.kind is BlockKind.HEADING and len(block.path) <= 1:
+        if block.kind is BlockKind.HEADING and not block.path:
             if similarity(block.before or "", block.after or "") < 0.7:
                 return block
-    heads_added = [b for b in sub.added if b.kind is BlockKind.HEADING and len(b.path) <= 1]
-    heads_removed = [b for b in sub.removed if b.kind is BlockKind.HEADING and len(b.path) <= 1]
+    heads_added = [b for b in sub.added if b.kind is BlockKind.HEADING and not b.path]
+    heads_removed = [b for b in sub.removed if b.kind is BlockKind.HEADING and not b.path]
     if heads_added and heads_removed:
         return heads_added[0]
     return None
