@@ -167,7 +167,9 @@ def page_signal(change: Change, sub: Substance, hits: dict[str, list[str]]) -> S
     if rewording or (not sub.added and not sub.removed):
         low_cat = C.CUSTOMERS if kind is K.CUSTOMERS else C.PRODUCT if kind is K.DOCS else C.CONTENT
         grown = sum(len((b.after or "").split()) - len((b.before or "").split()) for b in sub.edited)
-        mean_sim = sum(similarity(b.before or "", b.after or "") for b in sub.edited) / max(len(sub.edited), 1)
+        # a message is a sentence, not a section label: only those can rewrite the promise
+        messages = [b for b in sub.edited if len((b.after or "").split()) >= 6]
+        mean_sim = sum(similarity(b.before or "", b.after or "") for b in messages) / len(messages) if messages else 1.0
         if kind is K.PRODUCT and grown >= 8:
             return Signal(S.MEDIUM, C.PRODUCT, "a product description gained a capability", evidence, 0.5)
         if kind is K.HOMEPAGE and mean_sim < 0.35:
