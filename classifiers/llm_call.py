@@ -195,20 +195,23 @@ class ChatCaller:
             options = self._request_options(model, structured=structured, max_tokens=max_tokens)
             try:
                 # the prompt builders return plain role/content dicts: the client's TypedDicts' shape
-                response = await self.client.chat.completions.create(
-                    model=model, messages=cast(Any, messages), timeout=self.timeout, **options
-                )
+                # the client's timeout bounds each read; this bounds the whole answer (a server
+                # that drips bytes would otherwise hold a grade for ever)
+                async with asyncio.timeout(self.timeout):
+                    response = await self.client.chat.completions.create(
+                        model=model, messages=cast(Any, messages), timeout=self.timeout, **options
+                    )
             except openai.BadRequestError as exc:
                 self._record(model, competitor, error=f"http 400: {exc.message}"[:500])
                 if adaptations < MAX_ADAPTATIONS and self._adapt(model, exc.message, options):
                     adaptations += 1
                     continue
                 raise LLMUnavailable(f"{model} rejected the request: {exc.message}", hold=self.hold) from exc
-            except (openai.APITimeoutError, openai.APIConnectionError, openai.APIStatusError) as exc:
+            except (TimeoutError, openai.APIConnectionError, openai.APIStatusError) as exc:
                 status = getattr(exc, "status_code", None)
                 reason = (
                     "timeout"
-                    if isinstance(exc, openai.APITimeoutError)
+                    if isinstance(exc, TimeoutError | openai.APITimeoutError)
                     else (f"http {status}" if status else "connection failed")
                 )
                 self._record(model, competitor, error=f"{reason}: {exc}"[:500])

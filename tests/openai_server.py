@@ -30,6 +30,7 @@ class Reply:
     finish_reason: str = "stop"
     hang: bool = False  # never answer (until the server closes): a timeout
     raw: bytes | None = None  # a body sent as it is, instead of an API answer (a proxy's page)
+    drip: bool = False  # send the body a byte at a time, slowly: every read is quick, the whole is not
 
 
 def grade_reply(**fields: Any) -> Reply:
@@ -98,16 +99,24 @@ class OpenAICompatibleServer:
                     self._send(reply.status, reply.raw, {"Content-Type": "text/html", **reply.headers})
                 else:
                     data = json.dumps(server._payload(reply, body)).encode()
-                    self._send(reply.status, data, {"Content-Type": "application/json", **reply.headers})
+                    headers = {"Content-Type": "application/json", **reply.headers}
+                    self._send(reply.status, data, headers, drip=reply.drip)
 
-            def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            def _send(self, status: int, data: bytes, headers: dict[str, str], *, drip: bool = False) -> None:
                 try:
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not drip:
+                        self.wfile.write(data)
+                        return
+                    for i in range(len(data)):
+                        if server._closing.wait(0.05):
+                            return
+                        self.wfile.write(data[i : i + 1])
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

@@ -187,3 +187,13 @@ def test_concurrent_grading_cannot_overshoot_the_cap_together(server: OpenAIComp
     assert first.source == f"llm:{TRIAGE}"
     assert isinstance(second, BudgetExceeded)
     assert len(server.requests) == 1
+
+
+def test_a_dripping_answer_is_cut_off_at_the_timeout(server: OpenAICompatibleServer, api_key: str) -> None:
+    """Each byte comes well within the read timeout; the whole answer would take a minute."""
+    dripping = Reply(content=grade_reply().content, drip=True)
+    server.answer(dripping)
+    ledger = InMemorySpendLedger()
+    with pytest.raises(LLMUnavailable, match="timeout after 1 attempts"):
+        run(config(server, timeout=0.5, retries=0), classify(feature_change()), ledger=ledger)
+    assert ledger.calls[0].error.startswith("timeout")
