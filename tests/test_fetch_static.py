@@ -192,15 +192,19 @@ def test_robots_crawl_delay_spaces_fetches(site: LoopbackSite) -> None:
 
 
 def test_per_host_concurrency_is_capped(site: LoopbackSite) -> None:
-    lock = threading.Lock()
+    arrived = threading.Condition()
     state = {"now": 0, "peak": 0}
 
     def slow(handler) -> Response:
-        with lock:
+        with arrived:
             state["now"] += 1
             state["peak"] = max(state["peak"], state["now"])
-        time.sleep(0.15)  # the server is slow; the client must not pile on
-        with lock:
+            arrived.notify_all()
+            # hold each request until a second one is in flight (so the peak is reached however
+            # loaded the machine is); a client over its cap would pile more on meanwhile
+            arrived.wait_for(lambda: state["now"] >= 2, timeout=5)
+        time.sleep(0.05)  # the server is slow; the client must not pile on
+        with arrived:
             state["now"] -= 1
         return Response("<html><body>ok</body></html>")
 
