@@ -219,6 +219,20 @@ def test_per_host_concurrency_is_capped(site: LoopbackSite) -> None:
     assert state["peak"] == 2
 
 
+def test_waiting_for_a_turn_is_not_counted_as_the_site_timing_out(site: LoopbackSite) -> None:
+    # one connection for all fetches: the third waits ~1 s for its turn, then takes ~0.5 s
+    # itself; only the second part is the site's, and it fits in the 1 s budget
+    site.set("/p", Response("<html><body>ok</body></html>", delay=0.5))
+    cfg = FetchConfig(**QUICK, concurrency=1, per_host=4, timeout=1.0)
+
+    async def run() -> list[FetchResult]:
+        async with StaticFetcher.from_config(cfg) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch(watch(site.url("/p"))) for _ in range(3)))
+
+    results = asyncio.run(run())
+    assert [r.error for r in results] == [None, None, None]
+
+
 def test_host_limiter_spaces_request_starts() -> None:
     clock = {"t": 100.0}
     sleep = RecordingSleep()
