@@ -25,7 +25,7 @@ _DROP_TAGS = frozenset(
 # page chrome that changes between fetches and says nothing about the competitor
 _NOISE_CONTAINER = re.compile(
     r"(?:^|[\s_-])(?:cookie\w*|consent\w*|gdpr|cc-banner|cmp|promo(?:bar|-bar)?|top-?bar|announce\w*"
-    r"|rotat\w*|carousel|marquee|ticker|chat-?widget|livechat|intercom|drift|dismissible"
+    r"|rotat\w*|chat-?widget|livechat|intercom|drift|dismissible"
     r"|popular\w*|trending|most-?read|related-?posts|recommended)(?:$|[\s_-])",
     re.IGNORECASE,
 )

@@ -58,7 +58,7 @@ _SPACE = re.compile(r"\s+")
 _UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?)"
 _RELATIVE_TIME = re.compile(
     r"(?:\b(?:last\s+)?(?:updated|edited|refreshed|synced|posted|checked|aktualisiert|mis à jour)\s*:?\s*)?"
-    r"(?:\b(?:\d+|an?|one|a few)\s+" + _UNIT + r"\s+ago\b"
+    r"(?:\b(?:\d+|an?|one|a few)\s+" + _UNIT + r"\s+ago\b|\b\d+\s?(?:s|m|h|d|w|mo|y)\s+ago\b"
     r"|\bvor\s+(?:\d+|einer?|wenigen)\s+(?:Sekunden?|Minuten?|Stunden?|Tagen?|Wochen?)\b"
     r"|\bil y a\s+(?:\d+|une?|quelques)\s+(?:secondes?|minutes?|heures?|jours?|semaines?)\b"
     r"|\bjust now\b|\bgerade eben\b|\bà l'instant\b)",
@@ -69,6 +69,8 @@ _DIGIT = re.compile(r"\d")
 _DATETIME_NOW = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?\s*)?(?:UTC|GMT|CET|CEST|[ECMP][SD]T)\b"
+    r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*[AaPp]\.?[Mm]\b\.?"
+    r"|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"  # request ids
 )
 # a number near a time window is a live counter: keep the words, drop the number
 _WINDOW = (
@@ -81,7 +83,7 @@ _COUNTER = re.compile(
 )
 _SOCIAL = re.compile(
     r"(?<![\w.,])\d[\d.,']*(?:\s?[kKmM](?![A-Za-z]))?\+?(?=\s*(?:shares?|likes?|views?|comments?|reads?|reposts?|retweets?"
-    r"|reactions?|claps?|upvotes?|followers?|viewers?|watching|people\s+(?:are\s+)?(?:viewing|watching)"
+    r"|reactions?|claps?|upvotes?|followers?|viewers?|watching|viewing|online|people\s+(?:are\s+)?(?:viewing|watching)"
     r"|visitors?\s+(?:are\s+)?(?:viewing|online)|are\s+viewing|viewing\s+now)\b)",
     re.IGNORECASE,
 )
