@@ -54,7 +54,11 @@ def _launch_reason(sub: Substance) -> str:
     return f"a launch aimed at our buyers (“{quote(name, limit=80)}”)" if name else "a launch aimed at our buyers"
 
 
-_BADGE_WORD = re.compile(r"^(?:new|neu|nouveau)\s*[:!]?\s*|\s+(?:new|neu|nouveau)$", re.IGNORECASE)
+_BADGE_WORD = re.compile(
+    r"^(?:new|neu|neue|neues|nouveau|nouvelle|nuevo|nueva|nuovo|nuova|nieuw|novo|nova)\s*:\s*"
+    r"|\s+(?:new|neu|neue|neues|nouveau|nouvelle|nuevo|nueva|nuovo|nuova|nieuw|novo|nova)$",
+    re.IGNORECASE,
+)
 
 
 def _launches_plumbing(sub: Substance) -> bool:

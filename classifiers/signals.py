@@ -57,19 +57,19 @@ def family_hits(change: Change, sub: Substance) -> dict[str, list[str]]:
     return hits
 
 
-_BADGE_WORDS = r"(?:new|neu|neue?s?|nouveau|nouvelle|nuevo|nueva|nuovo|nuova|nieuw|novo|nova)"
-_BADGE = re.compile(rf"^{_BADGE_WORDS}(?:$|[:!]|\s)|\s{_BADGE_WORDS}$", re.IGNORECASE)
+_BADGE_WORDS = r"(?:new|neu|neue|neues|nouveau|nouvelle|nuevo|nueva|nuovo|nuova|nieuw|novo|nova)"
+_BADGE_ALONE = re.compile(rf"^{_BADGE_WORDS}!?$", re.IGNORECASE)
+_BADGE_COLON = re.compile(rf"^{_BADGE_WORDS}\s?:", re.IGNORECASE)
+_BADGE_SUFFIX = re.compile(rf"\s{_BADGE_WORDS}$", re.IGNORECASE)
 
 
 def _is_badge(block: BlockChange) -> bool:
-    # a "New" label on its own, or stuck to the start or end of a heading
+    # a "New" label on its own, "New: ..." or a heading wearing the label at its end; not a
+    # heading that merely starts with the word ("New York office")
     text = (block.after or "").strip()
-    if _NEW_COLON.match(text):
+    if _BADGE_ALONE.match(text) or _BADGE_COLON.match(text):
         return True
-    return bool(_BADGE.search(text)) and (len(text) <= 8 or block.kind is BlockKind.HEADING)
-
-
-_NEW_COLON = re.compile(rf"^{_BADGE_WORDS}\s?:", re.IGNORECASE)
+    return block.kind is BlockKind.HEADING and bool(_BADGE_SUFFIX.search(text))
 
 
 def family_signals(change: Change, sub: Substance, hits: dict[str, list[str]]) -> list[Signal]:
