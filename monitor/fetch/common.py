@@ -41,13 +41,6 @@ def looks_like_html(head: bytes) -> bool:
     return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<!--"))
 
 
-def header(headers: Mapping[str, str], name: str) -> str | None:
-    found = headers.get(name)
-    if found is None:
-        found = headers.get(name.lower())
-    return found
-
-
 async def fetch_politely(
     watch: Watch,
     attempt: Attempt,
