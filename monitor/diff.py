@@ -26,6 +26,7 @@ _PAIR_MIN_SIMILARITY = 0.4
 _PAIR_BUDGET = 4000
 _ALIGN_MAX_CHANGES = 400  # candidate comparisons before pairing keeps to one section
 _CONTEXT_WORDS = 10
+_HTML_MAX_ROWS = 200  # a page rewrite is read in the page itself, not in a 2,000-row table
 _TOKEN = re.compile(r"\s+|\w+|[^\w\s]", re.UNICODE)
 
 Key = tuple[tuple[str, ...], str]
@@ -294,7 +295,7 @@ def render_diff_html(changes: tuple[BlockChange, ...], facts: tuple[FactChange, 
     parts.append(
         '<table class="rw-side-by-side"><thead><tr><th>Where</th><th>Before</th><th>After</th></tr></thead><tbody>'
     )
-    for change in changes:
+    for change in changes[:_HTML_MAX_ROWS]:
         where = html.escape(" › ".join(change.path)) or "—"
         if change.op is BlockOp.MODIFIED:
             left, right = _word_diff(change.before or "", change.after or "")
@@ -306,5 +307,8 @@ def render_diff_html(changes: tuple[BlockChange, ...], facts: tuple[FactChange, 
             f'<tr class="rw-{change.op.value}"><td class="rw-where">{where}</td>'
             f'<td class="rw-before">{left}</td><td class="rw-after">{right}</td></tr>'
         )
+    if len(changes) > _HTML_MAX_ROWS:
+        more = len(changes) - _HTML_MAX_ROWS
+        parts.append(f'<tr class="rw-more"><td colspan="3">… and {more} more changed blocks</td></tr>')
     parts.append("</tbody></table></div>")
     return "".join(parts)

@@ -98,3 +98,13 @@ def test_word_level_side_by_side() -> None:
     assert change is not None
     assert "<del>" in change.diff_html and "<ins>" in change.diff_html
     assert "SSO is available on the " in change.diff_html
+
+
+def test_side_by_side_of_a_rewrite_is_capped() -> None:
+    before = "<body>" + "".join(f"<p>Old paragraph number {n} here.</p>" for n in range(260)) + "</body>"
+    after = "<body>" + "".join(f"<p>Entirely new text {n} now.</p>" for n in range(260)) + "</body>"
+    watch, old, new = snapshots(before, after)
+    change = diff_snapshots(watch, old, new)
+    assert change is not None and len(change.blocks) >= 260
+    assert change.diff_html.count('<tr class="rw-') == 201
+    assert "more changed blocks" in change.diff_html
