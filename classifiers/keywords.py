@@ -109,9 +109,12 @@ FAMILIES: tuple[Family, ...] = (
             r"instead of the free (?:plan|tier)",
             r"changes to (?:our|the) free (?:plan|tier)",
             r"new free (?:plan|tier)",
-            r"dauerhaft kostenlos",
-            r"kostenlose[nrs]? (?:Tarif|Plan)",
-            r"(?:plan|offre) gratuite?",
+            r"introduc\w+ a free (?:plan|tier)",
+            r"neue[nrs]? kostenlose[nrs]? (?:Tarif|Plan)",
+            r"kein(?:en)? kostenlose[nrs]? (?:Tarif|Plan) mehr",
+            r"nouveau plan gratuit",
+            r"fin du plan gratuit",
+            r"ne proposons plus (?:de|d'?) ?(?:plan|offre) gratuite?",
         ),
     ),
     _F(
@@ -198,7 +201,10 @@ FAMILIES: tuple[Family, ...] = (
         C.PRODUCT,
         (
             r"introducing",
-            r"launch(?:es|ed|ing)?",
+            # news, not the imperative of marketing copy ("Launch campaigns in minutes")
+            r"launch(?:es|ed)",
+            r"launch of",
+            r"launch(?!\s+(?-i:[a-z]))",
             r"generally available",
             r"general availability",
             r"now (?:generally )?available",
