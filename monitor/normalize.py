@@ -61,10 +61,10 @@ _RELATIVE_TIME = re.compile(
     r"(?:\b(?:\d+|an?|one|a few)\s+" + _UNIT + r"\s+ago\b|\b\d+\s?(?:s|m|h|d|w|mo|y)\s+ago\b"
     r"|\bvor\s+(?:\d+|einer?|wenigen)\s+(?:Sekunden?|Minuten?|Stunden?|Tagen?|Wochen?)\b"
     r"|\bil y a\s+(?:\d+|une?|quelques)\s+(?:secondes?|minutes?|heures?|jours?|semaines?)\b"
-    r"|\bjust now\b|\bgerade eben\b|\bà l'instant\b)",
+    r"|\bjust now\b|\byesterday\b|\bgerade eben\b|\bà l'instant\b)",
     re.IGNORECASE,
 )
-_RELATIVE_HINT = re.compile(r"ago\b|\bvor\s|il y a|just now|gerade eben|l'instant", re.IGNORECASE)
+_RELATIVE_HINT = re.compile(r"ago\b|\bvor\s|il y a|just now|yesterday|gerade eben|l'instant", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 _DATETIME_NOW = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
@@ -84,6 +84,7 @@ _COUNTER = re.compile(
 _SOCIAL = re.compile(
     r"(?<![\w.,])\d[\d.,']*(?:\s?[kKmM](?![A-Za-z]))?\+?(?=\s*(?:shares?|likes?|views?|comments?|reads?|reposts?|retweets?"
     r"|reactions?|claps?|upvotes?|followers?|viewers?|watching|viewing|online|people\s+(?:are\s+)?(?:viewing|watching)"
+    r"|reviews?|ratings?|votes?|downloads?|installs?|stars?|subscribers?|members?\s+online"
     r"|visitors?\s+(?:are\s+)?(?:viewing|online)|are\s+viewing|viewing\s+now)\b)",
     re.IGNORECASE,
 )
