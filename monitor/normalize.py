@@ -252,6 +252,8 @@ def readable(text: str) -> str:
     return _SPACE_BEFORE_PUNCT.sub("", text)
 
 
+# a job board's field that says the default ("· Full-time") is shown or hidden by widget settings
+_DEFAULT_FIELD = re.compile(r"\s*[·|•]\s*(?:full[- ]time|vollzeit|temps plein)(?=\s*(?:[·|•]|$))", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[^\w\s$€£¥%+#✓✗.@&/]+")
 _WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 
@@ -262,6 +264,8 @@ def comparison_key(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
     text = strip_noise(text.translate(_QUOTES))
+    if "ime" in text or "oll" in text or "lein" in text:
+        text = _DEFAULT_FIELD.sub("", text)
     text = normalize_places(text)
     if _DIGIT.search(text):
         text = normalize_numbers(normalize_dates(text))
