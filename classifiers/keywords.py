@@ -202,8 +202,9 @@ FAMILIES: tuple[Family, ...] = (
         (
             r"introducing",
             # news, not the imperative of marketing copy ("Launch campaigns in minutes")
-            r"launch(?:es|ed)",
+            r"launch(?:es|ed|ing)",
             r"launch of",
+            r"launch (?:post|announcement|blog|event|day|week)",
             r"launch(?!\s+(?-i:[a-z]))",
             r"generally available",
             r"general availability",
