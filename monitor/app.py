@@ -35,7 +35,9 @@ class App:
         opted_out = [w.url for w in self.watches if not w.respect_robots]
         if opted_out:
             shown = ", ".join(opted_out[:3]) + (f" and {len(opted_out) - 3} more" if len(opted_out) > 3 else "")
-            log.warning("robots.txt is not checked for %d pages (robots: false in the config): %s", len(opted_out), shown)
+            log.warning(
+                "robots.txt is not checked for %d pages (robots: false in the config): %s", len(opted_out), shown
+            )
         self.fetchers = {render: FETCHERS[render].from_config(config.fetch) for render in Render}
         out = config.output_dir
         responders = config.responders
@@ -53,6 +55,7 @@ class App:
             dispatcher=self.dispatcher,
             company=config.path(config.company) if config.company else None,
             rubric=self._rubric(),
+            watches=self.watches,
         )
         delay = confirm_delay if confirm_delay is not None else timedelta(seconds=config.detect.confirm_delay)
         self.pipeline = Pipeline(

@@ -136,6 +136,28 @@ def cmd_review(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_costs(args: argparse.Namespace) -> int:
+    from monitor.config import parse_duration
+    from monitor.llm_ledger import costs_report, format_costs
+    from monitor.store import utcnow
+
+    config, store = _store(args)
+    try:
+        print(format_costs(costs_report(store.engine, since=utcnow() - parse_duration(args.since))), end="")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from monitor.config import parse_duration
+    from monitor.replay import replay, replay_text, with_provider
+
+    config = with_provider(_config(args), args.provider)
+    print(replay_text(asyncio.run(replay(config, since=parse_duration(args.since)))))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitor.demo.run import run_demo
 
@@ -168,6 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("noise", cmd_noise, "what is treated as noise on a page, and why").add_argument("url")
     add("digest", cmd_digest, "write the digest now").add_argument("--hours", type=int, default=24)
     add("stage-cards", cmd_stage_cards, "stage battle-card updates now")
+    add("costs", cmd_costs, "LLM spend by day, competitor and model").add_argument(
+        "--since", default="30d", help="how far back (e.g. 7d, 30d)"
+    )
+    p = add("replay", cmd_replay, "grade stored changes again with the current classifier; alerts nobody")
+    p.add_argument("--since", default="30d", help="how far back (e.g. 7d, 30d)")
+    p.add_argument("--provider", choices=["rules", "openai"], help="override classifier.provider")
     add("review", cmd_review, "merge the approved and edited edits of reviewed battle-card proposals into the cards")
     p = sub.add_parser("demo", help="the whole loop on a packaged demo site")
     p.add_argument("--out", default="rivalwatch-demo", help="folder for the demo's outputs")

@@ -29,6 +29,7 @@ from monitor.records import Schedule, Watch
 log = logging.getLogger("rivalwatch.daemon")
 RELOAD_EVERY = timedelta(seconds=5)
 DELIVER_EVERY = timedelta(seconds=30)
+REGRADE_EVERY = timedelta(minutes=10)
 
 
 def page_trigger(schedule: Schedule, tz: ZoneInfo) -> BaseTrigger:
@@ -83,6 +84,13 @@ class Daemon:
         await self.app.grader.grade_pending()
         await self.app.dispatcher.deliver_due()
 
+    async def regrade(self) -> None:
+        assert self.app is not None
+        count = await self.app.grader.regrade_fallbacks()
+        if count:
+            log.warning("graded %d changes again now that the classifier is back", count)
+            await self.app.dispatcher.deliver_due()
+
     async def digest(self) -> None:
         assert self.app is not None
         path = write_digest_file(self.config, self.app.store)
@@ -124,9 +132,7 @@ class Daemon:
         for i, watch in enumerate(self.app.watches):
             self._schedule_page(watch, tz, first=now + timedelta(seconds=2 + i % 30))
         responders = self.config.responders
-        self.scheduler.add_job(
-            self._tracked(self.digest), daily_trigger(responders.digest.at, tz), id="digest"
-        )
+        self.scheduler.add_job(self._tracked(self.digest), daily_trigger(responders.digest.at, tz), id="digest")
         self.scheduler.add_job(
             self._tracked(self.stage), daily_trigger(responders.battlecards.stage_at, tz), id="stage"
         )
@@ -150,8 +156,9 @@ class Daemon:
         self.scheduler.add_job(
             self._tracked(self.deliver), IntervalTrigger(seconds=DELIVER_EVERY.seconds), id="deliver"
         )
+        self.scheduler.add_job(self._tracked(self.reload), IntervalTrigger(seconds=RELOAD_EVERY.seconds), id="reload")
         self.scheduler.add_job(
-            self._tracked(self.reload), IntervalTrigger(seconds=RELOAD_EVERY.seconds), id="reload"
+            self._tracked(self.regrade), IntervalTrigger(seconds=int(REGRADE_EVERY.total_seconds())), id="regrade"
         )
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,7 +16,7 @@ from datetime import timedelta
 from monitor.delivery import Dispatcher
 from monitor.diff import block_signature, diff_snapshots
 from monitor.extract import extract_page
-from monitor.grading import Grader
+from monitor.grading import Grader, Held
 from monitor.noise import confirm_change, is_flapping
 from monitor.records import (
     ClassifiedChange,
@@ -42,12 +42,23 @@ class PageOutcome:
     error: FetchError | None = None
     change: ClassifiedChange | None = None
     health: HealthEvent | None = None
+    held_change_id: int | None = None  # detected, but held back ungraded until the LLM is back
 
     def to_json(self) -> dict:
         out: dict = {"competitor": self.competitor, "url": self.url, "status": self.status, "error": None}
         if self.error is not None:
             out["error"] = {"kind": self.error.kind.value, "message": self.error.message}
         out["change"] = None
+        if self.held_change_id is not None:
+            out["change"] = {
+                "id": self.held_change_id,
+                "severity": None,
+                "category": None,
+                "summary": "Held: the LLM classifier is unavailable and the config holds changes until it is back.",
+                "facts": [],
+                "source": "held",
+                "confidence": 0.0,
+            }
         if self.change is not None:
             grade = self.change.classification
             out["change"] = {
@@ -138,7 +149,10 @@ class Pipeline:
         )
         assert change_id is not None
         stored = replace(change, after_id=snap.id)
-        graded = await self.grader.grade(change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant)
+        try:
+            graded = await self.grader.grade(change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant)
+        except Held:
+            return PageOutcome(watch.competitor, watch.url, "changed", held_change_id=change_id, health=event)
         status = "changed" if graded.classification.severity > 0 else "noise"
         return self._outcome(watch, status, change=graded, health=event)
 

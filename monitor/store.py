@@ -265,12 +265,15 @@ class Store:
     # ---- grading and the outbox ---------------------------------------------
 
     def save_grade(self, change_id: int, grade: Classification, alerts: list[Alert], *, regrade: bool = False) -> None:
-        """Store a grade and queue its alerts together; queuing the same alert twice is a no-op."""
+        """Store a grade and queue its alerts together.
+
+        A change is alerted at most once per channel: a re-grade queues only the channels its
+        new grade adds (a rules grade of low that the model grades high reaches Slack then).
+        """
         with self.session() as s:
             row = s.get(ChangeRow, change_id)
             if row is None:
                 raise StoreError(f"no change {change_id}")
-            first_grade = row.severity is None
             row.severity, row.category, row.summary = int(grade.severity), grade.category.value, grade.summary
             row.grade_json, row.source, row.regrade = codec.grade_to_json(grade), grade.source, regrade
             s.add(row)
@@ -278,9 +281,16 @@ class Store:
             if check is not None and check.status == "pending":
                 check.status = "changed" if int(grade.severity) > 0 else "noise"
                 s.add(check)
-            if first_grade:
-                for alert in alerts:
-                    self._enqueue(s, alert, f"change:{change_id}:{alert.channel}")
+            for alert in alerts:
+                self._enqueue(s, alert, f"change:{change_id}:{alert.channel}")
+
+    def to_regrade(self, *, limit: int = 50) -> list[tuple[int, Change]]:
+        """Changes graded by a fallback, to be graded again when the classifier is back."""
+        with self.session() as s:
+            rows = s.exec(
+                select(ChangeRow).where(ChangeRow.regrade == True).order_by(ChangeRow.id).limit(limit)  # noqa: E712
+            ).all()
+            return [(r.id, codec.change_from_json(r.change_json)) for r in rows if r.id is not None]
 
     def enqueue(self, alert: Alert, *, key: str) -> None:
         with self.session() as s:
