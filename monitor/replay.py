@@ -14,7 +14,7 @@ from datetime import timedelta
 from monitor.app import App
 from monitor.config import Config
 from monitor.grading import Held
-from monitor.records import ClassifiedChange, Classification
+from monitor.records import Classification, ClassifiedChange
 from monitor.store import utcnow
 
 

@@ -46,6 +46,15 @@ def need(what: str, reason: str) -> None:
     pytest.skip(f"{what} not available: {reason}")
 
 
+@pytest.fixture
+def llm():
+    """An OpenAI-compatible server on 127.0.0.1 with scripted answers (tests/openai_server.py)."""
+    from openai_server import OpenAICompatibleServer
+
+    with OpenAICompatibleServer() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str | None:
     """The system Chromium, or None to use Playwright's own; skips when neither exists."""

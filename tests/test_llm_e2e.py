@@ -5,7 +5,6 @@ server, with spend kept in the daemon's own database."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,11 +18,6 @@ from monitor.llm_ledger import costs_report
 DATA = Path(__file__).parent / "data" / "e2e"
 KEY_ENV = "RIVALWATCH_TEST_LLM_KEY"
 
-
-@pytest.fixture
-def llm() -> Iterator[OpenAICompatibleServer]:
-    with OpenAICompatibleServer() as server:
-        yield server
 
 
 def write_config(tmp_path: Path, *, page: str, llm: OpenAICompatibleServer) -> Path:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from openai_server import Reply, grade_reply
-from test_llm_e2e import DATA, KEY_ENV, llm, once, write_config  # noqa: F401 - llm is a fixture
+from test_llm_e2e import DATA, KEY_ENV, once, write_config
 
 from monitor.app import App
 from monitor.cli import main
