@@ -116,12 +116,6 @@ class Substance:
     def empty(self) -> bool:
         return not (self.added or self.removed or self.edited)
 
-    def added_text(self) -> str:
-        return "\n".join(b.after or "" for b in self.added)
-
-    def removed_text(self) -> str:
-        return "\n".join(b.before or "" for b in self.removed)
-
     def new_words_text(self) -> str:
         """Text new in this version: added blocks plus the new words of edited ones."""
         parts = [b.after or "" for b in self.added]
