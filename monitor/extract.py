@@ -116,7 +116,7 @@ class _Walker:
     def __init__(self, *, ignore: tuple[str, ...]) -> None:
         self.ignore = ignore
         self.blocks: list[Block] = []
-        self.headings: list[tuple[int, str]] = []
+        self.headings: list[tuple[int, str, bool]] = []  # level, text, heads a volatile list
         self.buffer: list[str] = []
         self.kind = BlockKind.PARAGRAPH
         self.inline_context = False  # inside p, li, h*, td...: links are part of the text
@@ -138,9 +138,9 @@ class _Walker:
         kind = kind or self.kind
         if _INLINE_TESTIMONIAL.match(text) and kind in (BlockKind.QUOTE, BlockKind.PARAGRAPH):
             return None
-        path = tuple(h for _, h in self.headings)
+        path = tuple(h for _, h, _ in self.headings)
         block = Block(kind=kind, text=text, path=path, group=self.group)
-        if any(_VOLATILE_SECTION.search(h) for h in (*path, text if kind is BlockKind.HEADING else "")):
+        if any(v for _, _, v in self.headings) or (kind is BlockKind.HEADING and _VOLATILE_SECTION.search(text)):
             return block  # "Popular this month" lists whatever is read most: heads the path, not the page
         self.blocks.append(block)
         return block
@@ -216,6 +216,8 @@ class _Walker:
 
     def _group_items(self, el: Element) -> frozenset[Element]:
         """Children of a container whose order means nothing: repeated siblings of one shape."""
+        if len(el) < 3:
+            return frozenset()
         children = [c for c in el if isinstance(c.tag, str)]
         if len(children) < 3:
             return frozenset()
@@ -250,7 +252,7 @@ class _Walker:
         block = self.flush()
         self.kind, self.inline_context = saved
         if block is not None:
-            self.headings.append((level, block.text))
+            self.headings.append((level, block.text, bool(_VOLATILE_SECTION.search(block.text))))
 
     def _table(self, table: Element) -> None:
         self.flush()

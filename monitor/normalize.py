@@ -240,16 +240,19 @@ def normalize_numbers(text: str) -> str:
 
 
 def collapse_space(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
+    return " ".join(text.split())
 
 
+_SPACE_BEFORE_HINT = re.compile(r" [,.;:!?)\]]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]](?:\s|$))")
 
 
 def readable(text: str) -> str:
     """The display form: the original words with whitespace and invisible characters tidied."""
-    text = collapse_space(text.replace("\u00a0", " ").replace("\u200b", "").replace("\u00ad", ""))
-    return _SPACE_BEFORE_PUNCT.sub("", text)
+    if "\u200b" in text or "\u00ad" in text:
+        text = text.replace("\u200b", "").replace("\u00ad", "")
+    text = " ".join(text.split())  # str.split() also splits on no-break spaces
+    return _SPACE_BEFORE_PUNCT.sub("", text) if _SPACE_BEFORE_HINT.search(text) else text
 
 
 # a job board's field that says the default ("· Full-time") is shown or hidden by widget settings
