@@ -90,7 +90,9 @@ def free_port() -> int:
 
 
 def write_config(folder: Path, base: str, pages: list[CorpusPage], *, provider: str, extra: str = "") -> Path:
+    company = folder / "company.md"
     lines = [
+        f"company: {company}",
         f"storage: sqlite:///{folder / 'rivalwatch.db'}",
         f"output: {folder / 'out'}",
         "fetch: {timeout: 8, connect_timeout: 3, read_timeout: 6, retries: 1, per_host: 8, per_host_delay: 0}",
@@ -140,6 +142,8 @@ def run_corpus(
             except OSError:
                 time.sleep(0.05)
         with tempfile.TemporaryDirectory(prefix="rivalwatch-corpus-") as tmp:
+            profile = root / "company.md"
+            (Path(tmp) / "company.md").write_text(profile.read_text() if profile.is_file() else "")
             config = write_config(Path(tmp), base, pages, provider=provider)
             last_good: dict[str, int] = {}
             env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
