@@ -149,7 +149,7 @@ class _Walker:
         tag = el.tag
         if tag in _HEADINGS:
             self._heading(el, _HEADINGS[tag])
-        elif tag == "table":
+        elif tag == "table" or el.get("role") in ("table", "grid"):
             self._table(el)
         elif tag in _BLOCK_TAGS:
             self._block(el, tag)
@@ -255,8 +255,9 @@ class _Walker:
             self.headings.append((level, block.text, bool(_VOLATILE_SECTION.search(block.text))))
 
     def _table(self, table: Element) -> None:
+        """A <table> or an ARIA grid of divs, row by row, each cell named by its column header."""
         self.flush()
-        rows = [r for r in table.iter("tr") if _nearest_table(r) is table]
+        rows = _rows(table)
         header: list[str] = []
         self.group_count += 1
         saved_group, self.group = self.group, f"table#{self.group_count}"
@@ -264,22 +265,43 @@ class _Walker:
         if caption is not None:
             self.buffer.append("".join(caption.itertext()))
             self.flush(BlockKind.PARAGRAPH)
-        for row in rows:
-            cells = [c for c in row if c.tag in ("td", "th")]
+        for index, row in enumerate(rows):
+            cells = _cells(row)
             texts = [_cell_text(c) for c in cells]
-            if not header and cells and (row.getparent().tag == "thead" or all(c.tag == "th" for c in cells)):
-                if len(cells) > 1:
-                    header = texts
-                    continue
+            if not header and len(cells) > 1 and _is_header(row, cells, index, rows):
+                header = texts
+                continue
             self.buffer.append(_row_text(texts, header))
             self.flush(BlockKind.TABLE_ROW)
         self.group = saved_group
 
 
-def _nearest_table(row: Element) -> Element | None:
-    for a in row.iterancestors("table"):
-        return a
-    return None
+_CELL_ROLES = frozenset({"cell", "gridcell", "columnheader", "rowheader"})
+_TICK_OR_PRICE = re.compile(r"[✓✔✗✕—$€£]|\d")
+
+
+def _rows(table: Element) -> list[Element]:
+    if table.tag == "table":
+        return [r for r in table.iter("tr") if next(r.iterancestors("table"), None) is table]
+    return [r for r in table.iter() if r.get("role") == "row"]
+
+
+def _cells(row: Element) -> list[Element]:
+    if row.tag == "tr":
+        return [c for c in row if c.tag in ("td", "th")]
+    return [c for c in row.iter() if c.get("role") in _CELL_ROLES]
+
+
+def _is_header(row: Element, cells: list[Element], index: int, rows: list[Element]) -> bool:
+    if row.getparent() is not None and row.getparent().tag == "thead":
+        return True
+    if all(c.tag == "th" or c.get("role") == "columnheader" for c in cells):
+        return True
+    # a first row of plain names over rows of ticks and prices is a header written with <td>s
+    if index != 0 or len(cells) < 3 or len(rows) < 2:
+        return False
+    texts = [_cell_text(c) for c in cells[1:]]
+    return all(t and not _TICK_OR_PRICE.search(t) for t in texts)
 
 
 def _cell_text(cell: Element) -> str:
