@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 
 from monitor.cleanup import Element, drop, drop_invisible, outermost, parse_html, select
 from monitor.facts import extract_facts
@@ -204,6 +205,7 @@ class _Walker:
                     self.visit(child)
                     self.flush()
                     self._merge_record(start, child)
+                    self._title_card(start)
                     self.headings = item_headings  # a card's heading ends with the card
                 else:
                     self.visit(child)
@@ -241,6 +243,14 @@ class _Walker:
         kind = BlockKind.LIST_ITEM if item.tag == "li" else parts[0].kind
         del self.blocks[start:]
         self.blocks.append(Block(kind=kind, text=text, path=parts[0].path, group=self.group))
+
+    def _title_card(self, start: int) -> None:
+        """A card's badge or eyebrow above its heading ("Most popular") belongs to that card."""
+        card = self.blocks[start:]
+        first = next((n for n, b in enumerate(card) if b.kind is BlockKind.HEADING), 0)
+        if first:
+            path = (*card[first].path, card[first].text)
+            self.blocks[start : start + first] = [replace(b, path=path) for b in card[:first]]
 
     def _heading(self, el: Element, level: int) -> None:
         self.flush()
