@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from monitor.records import BlockOp, ClassifiedChange, Snapshot, Watch
-from monitor.store import PageHealth
+from monitor.store_history import PageHealth
 
 STATUS_MARK = {
     "first": "baseline",

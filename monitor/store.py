@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from monitor import codec
@@ -24,17 +24,13 @@ from monitor.records import (
     Alert,
     Change,
     Classification,
-    ClassifiedChange,
     FetchResult,
     Page,
     Snapshot,
     Watch,
 )
-from monitor.tables import ChangeRow, CheckRow, OutboxRow, PageRow, SnapshotRow, VolatileRow
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from monitor.store_history import HistoryQueries, _snapshot, utcnow
+from monitor.tables import ChangeRow, CheckRow, OutboxRow, PageRow, SnapshotRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +44,6 @@ class PageState:
     last_hash: str | None
     error_streak: int
     variant_reported: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PageHealth:
-    url: str
-    competitor: str
-    last_checked_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    error_streak: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +65,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def _snapshot(row: SnapshotRow) -> Snapshot:
-    page = Page(
-        url=row.url,
-        title=row.title,
-        blocks=codec.blocks_from_json(row.blocks_json),
-        facts=codec.facts_from_json(row.facts_json),
-        content_hash=row.content_hash,
-    )
-    assert row.id is not None
-    return Snapshot(id=row.id, url=row.url, taken_at=row.taken_at, page=page)
-
-
-class Store:
+class Store(HistoryQueries):
     def __init__(self, engine: Engine, *, broken_after: int = 3):
         self.engine = engine
         self.broken_after = broken_after
@@ -343,120 +317,8 @@ class Store:
                 row.next_attempt_at = utcnow() + min(timedelta(minutes=2**row.attempts), timedelta(hours=1))
                 s.add(row)
 
-    # ---- reading history -------------------------------------------------
-
-    def changes_between(self, start: datetime, end: datetime) -> list[ClassifiedChange]:
-        with self.session() as s:
-            rows = s.exec(
-                select(ChangeRow)
-                .where(ChangeRow.detected_at >= start, ChangeRow.detected_at < end)
-                .where(ChangeRow.grade_json != None)  # noqa: E711
-                .order_by(ChangeRow.id)  # type: ignore[arg-type]
-            ).all()
-            return [_classified(r) for r in rows]
-
-    def change(self, change_id: int) -> ClassifiedChange | None:
-        with self.session() as s:
-            row = s.get(ChangeRow, change_id)
-            return _classified(row) if row is not None and row.grade_json else None
-
-    def last_change(self, url: str) -> ClassifiedChange | None:
-        with self.session() as s:
-            row = s.exec(
-                select(ChangeRow)
-                .where(ChangeRow.url == url, ChangeRow.grade_json != None)  # noqa: E711
-                .order_by(ChangeRow.id.desc())  # type: ignore[union-attr]
-            ).first()
-            return _classified(row) if row else None
-
-    def snapshots(self, url: str) -> list[Snapshot]:
-        with self.session() as s:
-            rows = s.exec(select(SnapshotRow).where(SnapshotRow.url == url).order_by(SnapshotRow.id)).all()  # type: ignore[arg-type]
-            return [_snapshot(r) for r in rows]
-
-    def content_hashes(self, url: str) -> list[str]:
-        with self.session() as s:
-            rows = s.exec(
-                select(SnapshotRow.content_hash).where(SnapshotRow.url == url).order_by(SnapshotRow.id)  # type: ignore[arg-type]
-            ).all()
-            return list(rows)
-
-    def checks(self, url: str, *, limit: int = 50) -> list[CheckRow]:
-        with self.session() as s:
-            return list(
-                s.exec(
-                    select(CheckRow).where(CheckRow.url == url).order_by(CheckRow.id.desc()).limit(limit)  # type: ignore[union-attr]
-                ).all()
-            )
-
-    def health(self) -> list[PageHealth]:
-        with self.session() as s:
-            rows = s.exec(select(PageRow).order_by(PageRow.competitor, PageRow.url)).all()
-            return [
-                PageHealth(
-                    r.url,
-                    r.competitor,
-                    r.last_checked_at,
-                    r.last_success_at,
-                    f"{r.last_error_kind}: {r.last_error_message}" if r.last_error_kind else None,
-                    r.error_streak,
-                )
-                for r in rows
-            ]
-
-    def mark_carded(self, change_ids: list[int]) -> None:
-        with self.session() as s:
-            for cid in change_ids:
-                row = s.get(ChangeRow, cid)
-                if row is not None:
-                    row.card_staged_at = utcnow()
-                    s.add(row)
-
-    def uncarded(self, competitor: str) -> list[ClassifiedChange]:
-        with self.session() as s:
-            rows = s.exec(
-                select(ChangeRow)
-                .where(ChangeRow.competitor == competitor, ChangeRow.card_staged_at == None)  # noqa: E711
-                .where(ChangeRow.grade_json != None, ChangeRow.severity > 0)  # noqa: E711
-                .order_by(ChangeRow.id)  # type: ignore[arg-type]
-            ).all()
-            return [_classified(r) for r in rows]
-
-    # ---- volatility ----------------------------------------------------------
-
-    def volatile(self, url: str) -> frozenset[str]:
-        with self.session() as s:
-            return frozenset(s.exec(select(VolatileRow.signature).where(VolatileRow.url == url)).all())
-
-    def volatile_rows(self, url: str) -> list[VolatileRow]:
-        with self.session() as s:
-            return list(s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all())
-
-    def add_volatile(self, url: str, found: dict[str, str], *, reason: str) -> None:
-        """Remember block signatures (with a sample of their text) as noise on this page."""
-        for signature, text in found.items():
-            try:
-                with self.session() as s:
-                    row = s.exec(
-                        select(VolatileRow).where(VolatileRow.url == url, VolatileRow.signature == signature)
-                    ).first()
-                    if row is None:
-                        row = VolatileRow(
-                            url=url, signature=signature, text=text[:300], reason=reason, first_seen=utcnow()
-                        )
-                    else:
-                        row.hits += 1
-                    s.add(row)
-            except IntegrityError:  # another daemon recorded it first
-                continue
-
 
 def _with_after(change: Change, after_id: int) -> Change:
     from dataclasses import replace
 
     return replace(change, after_id=after_id)
-
-
-def _classified(row: ChangeRow) -> ClassifiedChange:
-    assert row.id is not None and row.grade_json is not None
-    return ClassifiedChange(row.id, codec.change_from_json(row.change_json), codec.grade_from_json(row.grade_json))
