@@ -12,6 +12,7 @@ from pathlib import Path
 from monitor.config import Config
 from monitor.delivery import Dispatcher
 from monitor.grading import Grader
+from monitor.leases import Leases
 from monitor.pipeline import PageOutcome, Pipeline
 from monitor.records import Render, Watch
 from monitor.store import Store
@@ -41,8 +42,10 @@ class App:
         self.fetchers = {render: FETCHERS[render].from_config(config.fetch) for render in Render}
         out = config.output_dir
         responders = config.responders
+        self.leases = Leases(self.store.engine)
         self.dispatcher = Dispatcher(
             store=self.store,
+            leases=self.leases,
             console=None if (quiet or not responders.console) else ConsoleResponder.from_config(responders),
             file=FileResponder.from_config(responders.file, base_dir=out) if responders.file else None,
             slack=SlackResponder.from_config(responders.slack, env=os.environ) if responders.slack else None,
@@ -63,6 +66,7 @@ class App:
             fetchers=self.fetchers,
             grader=self.grader,
             dispatcher=self.dispatcher,
+            leases=self.leases,
             confirm_delay=delay,
         )
 

@@ -30,6 +30,7 @@ log = logging.getLogger("rivalwatch.daemon")
 RELOAD_EVERY = timedelta(seconds=5)
 DELIVER_EVERY = timedelta(seconds=30)
 REGRADE_EVERY = timedelta(minutes=10)
+DAY = timedelta(hours=20)  # a daily job's lease: long enough to cover the day's run, short of the next
 
 
 def page_trigger(schedule: Schedule, tz: ZoneInfo) -> BaseTrigger:
@@ -93,11 +94,15 @@ class Daemon:
 
     async def digest(self) -> None:
         assert self.app is not None
+        if not self.app.leases.take(f"digest:{datetime.now(ZoneInfo(self.config.timezone)):%Y-%m-%d}", ttl=DAY):
+            return  # another daemon sharing the database wrote today's digest
         path = write_digest_file(self.config, self.app.store)
         log.warning("digest written: %s", path)
 
     async def stage(self) -> None:
         assert self.app is not None
+        if not self.app.leases.take(f"stage:{datetime.now(ZoneInfo(self.config.timezone)):%Y-%m-%d}", ttl=DAY):
+            return  # another daemon sharing the database staged tonight's cards
         for path in stage_cards(self.config, self.app.store):
             log.warning("battle-card update staged for review: %s", path)
 

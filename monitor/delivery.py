@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import inspect
 import logging
+from datetime import timedelta
 from typing import Any
 
 from monitor.errors import DeliveryError
+from monitor.leases import Leases
 from monitor.records import Alert, ClassifiedChange, Severity
 from monitor.store import HealthEvent, Store
 from responders.alerts import render_alert, render_health_alert
 
 log = logging.getLogger("rivalwatch.delivery")
+OUTBOX_LEASE = timedelta(minutes=5)
 
 
 class Dispatcher:
@@ -26,6 +29,7 @@ class Dispatcher:
         console: Any | None,
         file: Any | None,
         slack: Any | None,
+        leases: Leases,
         console_min: Severity = Severity.MEDIUM,
     ):
         self.store = store
@@ -33,6 +37,7 @@ class Dispatcher:
         self.file = file
         self.slack = slack
         self.console_min = console_min
+        self.leases = leases
 
     def channels_for(self, cc: ClassifiedChange) -> list[str]:
         severity = cc.classification.severity
@@ -71,23 +76,34 @@ class Dispatcher:
         """Deliver every due alert; returns (delivered, failed)."""
         delivered = failed = 0
         for outbox_id, alert in self.store.due_alerts():
-            responder = self._responder(alert.channel)
-            if responder is None:
-                self.store.mark_failed(outbox_id, f"no responder configured for {alert.channel}")
-                failed += 1
-                continue
+            key = f"outbox:{outbox_id}"
+            if not self.leases.take(key, ttl=OUTBOX_LEASE):
+                continue  # another daemon sharing the database is delivering it
             try:
-                result = responder.deliver(alert)
-                if inspect.isawaitable(result):
-                    await result
-            except DeliveryError as exc:
-                log.warning("delivery to %s failed, will retry: %s", alert.channel, exc)
-                self.store.mark_failed(outbox_id, str(exc))
-                failed += 1
-            else:
-                self.store.mark_delivered(outbox_id)
-                delivered += 1
+                if self.store.is_delivered(outbox_id):
+                    continue  # another daemon just did
+                ok = await self._deliver_one(outbox_id, alert)
+                delivered += ok
+                failed += not ok
+            finally:
+                self.leases.release(key)
         return delivered, failed
+
+    async def _deliver_one(self, outbox_id: int, alert: Alert) -> bool:
+        responder = self._responder(alert.channel)
+        if responder is None:
+            self.store.mark_failed(outbox_id, f"no responder configured for {alert.channel}")
+            return False
+        try:
+            result = responder.deliver(alert)
+            if inspect.isawaitable(result):
+                await result
+        except DeliveryError as exc:
+            log.warning("delivery to %s failed, will retry: %s", alert.channel, exc)
+            self.store.mark_failed(outbox_id, str(exc))
+            return False
+        self.store.mark_delivered(outbox_id)
+        return True
 
 
 def _now_key() -> str:

@@ -17,6 +17,7 @@ from monitor.delivery import Dispatcher
 from monitor.diff import block_signature, diff_snapshots
 from monitor.extract import extract_page
 from monitor.grading import Grader, Held
+from monitor.leases import Leases
 from monitor.noise import confirm_change, is_flapping
 from monitor.records import (
     ClassifiedChange,
@@ -30,6 +31,8 @@ from monitor.records import (
 from monitor.store import HealthEvent, Store
 
 log = logging.getLogger("rivalwatch.pipeline")
+PAGE_LEASE = timedelta(minutes=10)  # longer than any one check: fetch retries plus confirmation
+LEASE_POLL = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +88,30 @@ class Pipeline:
         fetchers: dict,
         grader: Grader,
         dispatcher: Dispatcher,
+        leases: Leases,
         confirm_delay: timedelta = timedelta(seconds=2),
     ):
         self.store = store
         self.fetchers = fetchers
         self.grader = grader
         self.dispatcher = dispatcher
+        self.leases = leases
         self.confirm_delay = confirm_delay
 
     async def check(self, watch: Watch) -> PageOutcome:
-        """Check one page. The only broad ``except``: one page's failure never stops the others."""
+        """Check one page. The only broad ``except``: one page's failure never stops the others.
+
+        The page is leased for the check, so daemons sharing a database never check it at once
+        (that would store one change twice); a check that finds the page leased waits its turn.
+        """
+        key = f"page:{watch.url}"
+        waited = 0.0
+        while not self.leases.take(key, ttl=PAGE_LEASE):
+            if waited >= PAGE_LEASE.total_seconds():
+                error = FetchError(FetchErrorKind.TIMEOUT, "another daemon has been checking this page for too long")
+                return PageOutcome(watch.competitor, watch.url, "error", error)
+            await asyncio.sleep(LEASE_POLL)
+            waited += LEASE_POLL
         try:
             return await self._check(watch)
         except Exception as exc:  # noqa: BLE001 - isolate one watch's run from the others
@@ -105,6 +122,8 @@ class Pipeline:
                 "error",
                 FetchError(FetchErrorKind.EXTRACT, f"internal error: {exc!r}"),
             )
+        finally:
+            self.leases.release(key)
 
     async def _check(self, watch: Watch) -> PageOutcome:
         state = self.store.page_state(watch.url)

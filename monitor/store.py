@@ -300,6 +300,11 @@ class Store(HistoryQueries):
                 if r.id is not None and (r.next_attempt_at is None or r.next_attempt_at <= now)
             ]
 
+    def is_delivered(self, outbox_id: int) -> bool:
+        with self.session() as s:
+            row = s.get(OutboxRow, outbox_id)
+            return row is None or row.delivered_at is not None
+
     def mark_delivered(self, outbox_id: int) -> None:
         with self.session() as s:
             row = s.get(OutboxRow, outbox_id)

@@ -104,3 +104,12 @@ class VolatileRow(SQLModel, table=True):
     reason: str = ""
     first_seen: datetime
     hits: int = 1
+
+
+class LeaseRow(SQLModel, table=True):
+    """A short claim on a piece of work, so daemons sharing one database never do it twice."""
+
+    __tablename__ = "lease"
+    key: str = Field(primary_key=True)
+    owner: str
+    until: datetime
