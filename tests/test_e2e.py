@@ -131,3 +131,29 @@ def test_validate_names_file_line_and_key(tmp_path, capsys):
     assert main(["validate", "--config", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:5" in err and "evry" in err and "every" in err
+
+
+JS_PAGE = """<!doctype html><html><head><title>Pricing</title></head><body><main id="app"></main>
+<script>
+fetch("/data.json").then(r => r.json()).then(d => {
+  const app = document.getElementById("app");
+  app.innerHTML = "<h1>Pricing</h1>" + d.plans.map(p =>
+    `<section><h2>${p.name}</h2><p class="price">${p.price} per seat / month</p></section>`).join("");
+});
+</script></body></html>"""
+
+
+def test_script_rendered_page_through_real_chromium(site, tmp_path, capsys, chromium_path):
+    site.set("/pricing", JS_PAGE)
+    plans = {"plans": [{"name": "Starter", "price": "$19"}, {"name": "Pro", "price": "$49"}]}
+    site.set("/data.json", Response(json.dumps(plans), headers={"Content-Type": "application/json"}))
+    config = write_config(tmp_path, site.url("/pricing"))
+    config.write_text(config.read_text().replace("kind: pricing,", "kind: pricing, render: browser,"))
+
+    assert once(config, capsys)["status"] == "first"
+    plans["plans"][1]["price"] = "$59"
+    site.set("/data.json", Response(json.dumps(plans), headers={"Content-Type": "application/json"}))
+    changed = once(config, capsys)
+    assert changed["status"] == "changed", changed
+    assert changed["change"]["category"] == "pricing"
+    assert any("$59" in fact for fact in changed["change"]["facts"]), changed["change"]["facts"]
