@@ -13,8 +13,8 @@ from typing import Any
 
 from monitor.errors import DeliveryError
 from monitor.leases import Leases
-from monitor.records import Alert, ClassifiedChange, Severity
-from monitor.store import HealthEvent, Store
+from monitor.records import Alert, ClassifiedChange, HealthEvent, Severity
+from monitor.store import Store
 from responders.alerts import render_alert, render_health_alert
 
 log = logging.getLogger("rivalwatch.delivery")

@@ -24,11 +24,12 @@ from monitor.records import (
     FetchError,
     FetchErrorKind,
     FetchResult,
+    HealthEvent,
     Page,
     Snapshot,
     Watch,
 )
-from monitor.store import HealthEvent, Store
+from monitor.store import Store
 
 log = logging.getLogger("rivalwatch.pipeline")
 PAGE_LEASE = timedelta(minutes=10)  # longer than any one check: fetch retries plus confirmation

@@ -185,6 +185,29 @@ class FetchResult:
         return self.error is None
 
 
+@dataclass(frozen=True, slots=True)
+class PageHealth:
+    """How one watched page is doing: the rows of `rivalwatch status` and the digest's health table."""
+
+    url: str
+    competitor: str
+    last_checked_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None  # "kind: message", as FetchError prints
+    error_streak: int = 0  # consecutive failed fetches; 0 when healthy
+
+
+@dataclass(frozen=True, slots=True)
+class HealthEvent:
+    """A page crossed the broken threshold, or came back after being reported broken."""
+
+    url: str
+    competitor: str
+    kind: str  # broken | recovered
+    error: str | None  # the last error ("kind: message" or the kind alone)
+    streak: int  # failed fetches in a row (before recovery, for "recovered")
+
+
 class BlockKind(enum.StrEnum):
     HEADING = "heading"
     PARAGRAPH = "paragraph"
@@ -294,6 +317,7 @@ class FactChange:
                 return f"entry removed: {self.subject} (was {self.before})"
             return f"{self.subject}: dated {self.before} → {self.after}"
         if self.kind == "feature":
+
             def plans(value: str | None) -> str:
                 value = value or "none"
                 return value if " and " in value or value == "none" else f"{value} only"

@@ -6,8 +6,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import datetime
 
-from monitor.records import BlockOp, ClassifiedChange, Snapshot, Watch
-from monitor.store_history import PageHealth
+from monitor.records import BlockOp, ClassifiedChange, PageHealth, Snapshot, Watch
 
 STATUS_MARK = {
     "first": "baseline",

@@ -25,6 +25,7 @@ from monitor.records import (
     Change,
     Classification,
     FetchResult,
+    HealthEvent,
     Page,
     Snapshot,
     Watch,
@@ -44,17 +45,6 @@ class PageState:
     last_hash: str | None
     error_streak: int
     variant_reported: bool
-
-
-@dataclass(frozen=True, slots=True)
-class HealthEvent:
-    """A page crossed the broken threshold, or came back after being reported broken."""
-
-    url: str
-    competitor: str
-    kind: str  # broken | recovered
-    error: str | None
-    streak: int
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

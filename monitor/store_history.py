@@ -7,29 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from monitor import codec
-from monitor.records import ClassifiedChange, Page, Snapshot
+from monitor.records import ClassifiedChange, Page, PageHealth, Snapshot
 from monitor.tables import ChangeRow, CheckRow, PageRow, SnapshotRow, VolatileRow
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class PageHealth:
-    url: str
-    competitor: str
-    last_checked_at: datetime | None
-    last_success_at: datetime | None
-    last_error: str | None
-    error_streak: int
 
 
 def _snapshot(row: SnapshotRow) -> Snapshot:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from monitor.records import Alert, BlockChange, BlockOp, Classification, ClassifiedChange, Severity
 from responders.escape import plain_line, slack_text
-from responders.health import HealthChange, error_kind
+from responders.health import HealthEvent, error_kind
 
 SLACK_PREFIX = "slack:"
 MAX_FACTS = 8
@@ -137,7 +137,7 @@ def slack_url(url: str) -> str:
     return url.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
 
 
-def render_health_alert(event: HealthChange, *, channel: str) -> Alert:
+def render_health_alert(event: HealthEvent, *, channel: str) -> Alert:
     """ "Page broken" (failures in a row, error kind and message) or "page recovered"."""
     if event.kind == "broken":
         severity = Severity.MEDIUM

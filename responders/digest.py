@@ -18,7 +18,7 @@ from pathlib import Path
 from monitor.records import Alert, CardProposal, ClassifiedChange, Digest, Severity
 from responders.alerts import clip, describe_block, describe_grade, is_slack_channel, model_did_not_run
 from responders.escape import code_fence, code_span, markdown_inline, markdown_url, plain_line, slack_text
-from responders.health import HealthRow, PageHealth
+from responders.health import PageHealth
 
 __all__ = ["PageHealth", "build_digest", "digest_filename", "render_digest_alert", "write_digest"]
 
@@ -55,7 +55,7 @@ def build_digest(
     *,
     start: datetime,
     end: datetime,
-    health: Sequence[HealthRow] = (),
+    health: Sequence[PageHealth] = (),
     proposals: Sequence[CardProposal | Path] = (),
     notes: Sequence[str] = (),
 ) -> Digest:
@@ -98,7 +98,7 @@ def _plural(n: int, word: str) -> str:
 def _headline(
     listed: list[ClassifiedChange],
     competitors: int,
-    failing: Sequence[HealthRow],
+    failing: Sequence[PageHealth],
     proposals: Sequence[CardProposal | Path],
     noise: int,
 ) -> str:
@@ -195,7 +195,7 @@ def _proposals_section(proposals: Sequence[CardProposal | Path]) -> list[str]:
     return lines
 
 
-def _health_section(failing: Sequence[HealthRow]) -> list[str]:
+def _health_section(failing: Sequence[PageHealth]) -> list[str]:
     lines = ["## Page health", ""]
     if not failing:
         return lines + ["Every watched page fetched fine in its last check.", ""]

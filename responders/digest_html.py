@@ -15,7 +15,7 @@ from pathlib import Path
 from monitor.records import CardProposal, ClassifiedChange
 from responders.alerts import clip, describe_block, describe_grade, model_did_not_run
 from responders.digest import SHOWN, group_by_competitor
-from responders.health import HealthRow
+from responders.health import PageHealth
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
@@ -44,7 +44,7 @@ def render_digest_html(
     *,
     start: datetime,
     end: datetime,
-    health: Sequence[HealthRow] = (),
+    health: Sequence[PageHealth] = (),
     proposals: Sequence[CardProposal | Path] = (),
     notes: Sequence[str] = (),
 ) -> str:
@@ -125,7 +125,7 @@ def _proposals(proposals: Sequence[CardProposal | Path]) -> str:
     return "<ul>" + "".join(rows) + "</ul>"
 
 
-def _health(failing: Sequence[HealthRow]) -> str:
+def _health(failing: Sequence[PageHealth]) -> str:
     if not failing:
         return "<p>Every watched page fetched fine in its last check.</p>"
     head = "<tr><th>Competitor</th><th>Page</th><th>Failed in a row</th><th>Last error</th><th>Last good</th></tr>"

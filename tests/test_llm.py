@@ -252,11 +252,12 @@ def test_the_daemon_grades_by_rules_and_says_why(
     """Fail open: the grader delivers the rules grade, names why, and marks a re-grade."""
     from monitor.delivery import Dispatcher
     from monitor.grading import Grader
+    from monitor.leases import Leases
     from monitor.store import Store
 
     server.answer(*script)
     store = Store.open(f"sqlite:///{tmp_path / 'rivalwatch.db'}")
-    dispatcher = Dispatcher(store=store, console=None, file=None, slack=None)
+    dispatcher = Dispatcher(store=store, leases=Leases(store.engine), console=None, file=None, slack=None)
 
     async def grade(classifier: LLMClassifier) -> tuple:
         grader = Grader(store=store, classifier=classifier, dispatcher=dispatcher)
