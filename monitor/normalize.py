@@ -64,7 +64,10 @@ _RELATIVE_TIME = re.compile(
     r"|\bjust now\b|\byesterday\b|\bgerade eben\b|\bà l'instant\b)",
     re.IGNORECASE,
 )
-_RELATIVE_HINT = re.compile(r"ago\b|\bvor\s|il y a|just now|yesterday|gerade eben|l'instant", re.IGNORECASE)
+# every _RELATIVE_TIME alternative holds one of these words; a substring test of the lowered text
+# is a tenth of the cost of a case-insensitive regex scan. Letters that match an ASCII letter only
+# case-insensitively (dotted and dotless i, long s) are folded first, so the test never misses.
+_HINT_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _DIGIT = re.compile(r"\d")
 _DATETIME_NOW = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
@@ -100,10 +103,27 @@ _QUERY_BUST = re.compile(r"([?&](?:v|ver|cb|t|ts|_|cachebust|nocache|rev|hash)=)
 @lru_cache(maxsize=65536)
 def strip_noise(text: str) -> str:
     """``text`` without the parts that change on every fetch and mean nothing."""
+    return _strip_noise(text)
+
+
+def _may_be_relative(text: str) -> bool:
+    low = (text if text.isascii() else text.translate(_HINT_FOLD)).lower()
+    return (
+        "ago" in low
+        or "vor" in low
+        or "il y a" in low
+        or "just now" in low
+        or "yesterday" in low
+        or "gerade eben" in low
+        or "l'instant" in low
+    )
+
+
+def _strip_noise(text: str) -> str:
     if not text:
         return text
     # cheap scans decide which of the costly patterns can match at all: most text has no digits
-    if _RELATIVE_HINT.search(text):
+    if _may_be_relative(text):
         text = _RELATIVE_TIME.sub(" ", text)
     if "=" in text:
         text = _QUERY_BUST.sub(r"\1#", text)
@@ -261,19 +281,29 @@ _SEPARATORS = re.compile(r"[^\w\s$€£¥%+#✓✗.@&/]+")
 _WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 
 
+# _SEPARATORS as a table over ASCII: str.translate is several times faster than the regex, and
+# one space per separator instead of one per run is the same once whitespace is collapsed
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if _SEPARATORS.fullmatch(c)})
+
+
 @lru_cache(maxsize=65536)
 def comparison_key(text: str) -> str:
     """The normalised form two blocks are compared and hashed by; empty when it is all noise."""
-    if not unicodedata.is_normalized("NFKC", text):
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = strip_noise(text.translate(_QUOTES))
+    text = _strip_noise(text.translate(_QUOTES))
     if "ime" in text or "oll" in text or "lein" in text:
         text = _DEFAULT_FIELD.sub("", text)
     text = normalize_places(text)
-    if _DIGIT.search(text):
+    digits = _DIGIT.search(text) is not None
+    if digits:
         text = normalize_numbers(normalize_dates(text))
     # punctuation that only separates words carries no meaning for comparison: "London, UK" =
     # "London · UK"; dots stay where they are decimals
-    text = _SEPARATORS.sub(" ", text.casefold())
-    text = _WORD_DOT.sub(" ", text)
-    return collapse_space(text)
+    if text.isascii():
+        text = text.lower().translate(_ASCII_SEPARATORS)
+    else:
+        text = _SEPARATORS.sub(" ", text.casefold())
+    # without digits every dot is a word's dot (nothing after the digit test adds digits)
+    text = _WORD_DOT.sub(" ", text) if digits else text.replace(".", " ")
+    return " ".join(text.split())
