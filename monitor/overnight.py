@@ -10,7 +10,9 @@ from pathlib import Path
 from monitor.config import Config
 from monitor.store import Store, utcnow
 from responders.battlecards import load_proposal, stage_card_update, write_proposal
+from responders.card_review import write_atomically
 from responders.digest import build_digest, render_digest_alert, write_digest
+from responders.digest_html import render_digest_html
 
 log = logging.getLogger("rivalwatch.overnight")
 
@@ -85,15 +87,16 @@ def write_digest_file(config: Config, store: Store, *, hours: int = 24) -> Path:
     start = end - timedelta(hours=hours)
     changes = store.changes_between(start, end + timedelta(seconds=1))
     health = [h for h in store.health() if h.error_streak > 0]
-    digest = build_digest(
-        changes,
+    parts = dict(
         start=start,
         end=end,
         health=health,
         proposals=[load_proposal(p) for p in pending_proposals(config)],
         notes=digest_notes(changes),
     )
+    digest = build_digest(changes, **parts)
     path = write_digest(digest, config.output_dir)
+    write_atomically(path.with_suffix(".html"), render_digest_html(changes, **parts))
     if "slack" in config.responders.digest.outputs and config.responders.digest.channel:
         channel = f"slack:{config.responders.digest.channel}"
         alert = render_digest_alert(replace(digest, path=path), changes, channel=channel)

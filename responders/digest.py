@@ -9,14 +9,13 @@ escaped (``markdown_inline``) or fenced (``code_fence``).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from monitor.records import Alert, CardProposal, ClassifiedChange, Digest, Severity
 from responders.alerts import clip, describe_block, describe_grade, is_slack_channel, model_did_not_run
+from responders.card_review import write_atomically
 from responders.escape import code_fence, code_span, markdown_inline, markdown_url, plain_line, slack_text
 from responders.health import PageHealth
 
@@ -259,17 +258,6 @@ def digest_filename(digest: Digest) -> str:
 
 def write_digest(digest: Digest, out_dir: Path) -> Path:
     """Write ``digest-YYYY-MM-DD.md`` (the period's end date) atomically; return its path."""
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / digest_filename(digest)
-    # a reader (or a crash) never sees half a digest: write beside it, then rename over it
-    fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".digest-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(digest.markdown)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, digest.markdown)  # a reader (or a crash) never sees half a digest
     return path
