@@ -52,6 +52,8 @@ _VOLATILE_SECTION = re.compile(
     r"|related (?:posts|articles|stories)|you might also like|beliebt|meistgelesen|populaire)\b",
     re.IGNORECASE,
 )
+_QUOTE_MARKS = frozenset('"“„«‘')
+_QUOTE_KINDS = (BlockKind.QUOTE, BlockKind.PARAGRAPH)
 _RECORD_MAX_CHARS = 240
 _RECORD_MAX_FIELD = 80
 
@@ -73,14 +75,21 @@ def content_hash(blocks: tuple[Block, ...], facts: tuple[Fact, ...]) -> str:
     Order within a heading path is left out on purpose: reordered cards, menus and lists are
     not a change, and the diff treats them the same way, so equal hashes mean no change.
     """
-    keys = sorted(block_key(b) for b in blocks)
-    digest = hashlib.sha256()
-    for path, key in keys:
-        digest.update(("\x1f".join(path) + "\x1e" + key + "\n").encode())
-    digest.update(b"\x00facts\n")
-    for line in sorted("\x1f".join((f.kind, *map(comparison_key, (f.subject, f.attribute, f.value)))) for f in facts):
-        digest.update(line.encode() + b"\n")
-    return digest.hexdigest()
+    # blocks share their path tuples, so each path is keyed once; sorting the joined lines orders
+    # them as sorting (path, key) pairs would, since keys hold no character below a space
+    path_keys: dict[tuple[str, ...], str] = {}
+    lines = []
+    for block in blocks:
+        path = path_keys.get(block.path)
+        if path is None:
+            path = path_keys[block.path] = "\x1f".join(map(comparison_key, block.path)) + "\x1e"
+        lines.append(path + comparison_key(block.text) + "\n")
+    lines.sort()
+    lines.append("\x00facts\n")
+    lines.extend(
+        sorted("\x1f".join((f.kind, *map(comparison_key, (f.subject, f.attribute, f.value)))) + "\n" for f in facts)
+    )
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def block_key(block: Block) -> tuple[tuple[str, ...], str]:
@@ -117,7 +126,10 @@ class _Walker:
     def __init__(self, *, ignore: tuple[str, ...]) -> None:
         self.ignore = ignore
         self.blocks: list[Block] = []
-        self.headings: list[tuple[int, str, bool]] = []  # level, text, heads a volatile list
+        self.headings: tuple[tuple[int, str, bool], ...] = ()  # level, text, heads a volatile list
+        self._path_of: tuple[tuple[int, str, bool], ...] | None = None  # headings _path was made from
+        self._path: tuple[str, ...] = ()
+        self._volatile = False
         self.buffer: list[str] = []
         self.kind = BlockKind.PARAGRAPH
         self.inline_context = False  # inside p, li, h*, td...: links are part of the text
@@ -125,10 +137,11 @@ class _Walker:
         self.group_count = 0
 
     def flush(self, kind: BlockKind | None = None) -> Block | None:
-        if not self.buffer:
+        buffer = self.buffer
+        if not buffer:
             return None
-        text = "".join(self.buffer)
-        self.buffer.clear()
+        text = "".join(buffer)
+        buffer.clear()
         if not text or text.isspace():
             return None
         text = readable(text)
@@ -137,11 +150,16 @@ class _Walker:
         if not text or not comparison_key(text):
             return None
         kind = kind or self.kind
-        if _INLINE_TESTIMONIAL.match(text) and kind in (BlockKind.QUOTE, BlockKind.PARAGRAPH):
+        # the text has no leading space, so only a quote mark first can start a testimonial
+        if text[0] in _QUOTE_MARKS and kind in _QUOTE_KINDS and _INLINE_TESTIMONIAL.match(text):
             return None
-        path = tuple(h for _, h, _ in self.headings)
-        block = Block(kind=kind, text=text, path=path, group=self.group)
-        if any(v for _, _, v in self.headings) or (kind is BlockKind.HEADING and _VOLATILE_SECTION.search(text)):
+        headings = self.headings
+        if headings is not self._path_of:  # headings change far less often than blocks are cut
+            self._path = tuple(h for _, h, _ in headings)
+            self._volatile = any(v for _, _, v in headings)
+            self._path_of = headings
+        block = Block(kind, text, self._path, self.group)
+        if self._volatile or (kind is BlockKind.HEADING and _VOLATILE_SECTION.search(text)):
             return block  # "Popular this month" lists whatever is read most: heads the path, not the page
         self.blocks.append(block)
         return block
@@ -181,7 +199,7 @@ class _Walker:
     def _block(self, el: Element, tag: str) -> None:
         self.flush()
         saved = (self.kind, self.inline_context, self.group)
-        headings = list(self.headings)
+        headings = self.headings
         if tag in ("a", "button"):
             cta = tag == "button" or el.get("role") == "button" or _CTA_CLASS.search(el.get("class", ""))
             self.kind = BlockKind.BUTTON if cta else BlockKind.LINK
@@ -201,7 +219,7 @@ class _Walker:
             if isinstance(child.tag, str):
                 start = len(self.blocks)
                 if child in group_items:
-                    item_headings = list(self.headings)
+                    item_headings = self.headings
                     self.visit(child)
                     self.flush()
                     self._merge_record(start, child)
@@ -257,12 +275,14 @@ class _Walker:
         saved = (self.kind, self.inline_context)
         self.kind, self.inline_context = BlockKind.HEADING, True
         self._children(el)
-        while self.headings and self.headings[-1][0] >= level:
-            self.headings.pop()
+        headings = self.headings
+        while headings and headings[-1][0] >= level:
+            headings = headings[:-1]
+        self.headings = headings
         block = self.flush()
         self.kind, self.inline_context = saved
         if block is not None:
-            self.headings.append((level, block.text, bool(_VOLATILE_SECTION.search(block.text))))
+            self.headings = (*headings, (level, block.text, bool(_VOLATILE_SECTION.search(block.text))))
 
     def _table(self, table: Element) -> None:
         """A <table> or an ARIA grid of divs, row by row, each cell named by its column header."""
@@ -315,6 +335,8 @@ def _is_header(row: Element, cells: list[Element], index: int, rows: list[Elemen
 
 
 def _cell_text(cell: Element) -> str:
+    if not len(cell):
+        return readable(cell.text or "")
     parts = [cell.text or ""]
     for el in cell.iterdescendants():
         if el.tag == "img" and el.get("alt"):
