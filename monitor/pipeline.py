@@ -30,6 +30,7 @@ from monitor.records import (
     Watch,
 )
 from monitor.store import Store
+from monitor.volatility import SlotPattern, learn_slots, volatile_signatures
 
 log = logging.getLogger("rivalwatch.pipeline")
 PAGE_LEASE = timedelta(minutes=10)  # longer than any one check: fetch retries plus confirmation
@@ -153,10 +154,12 @@ class Pipeline:
             return self._outcome(watch, "unchanged", health=event)
 
         last = self.store.snapshot(state.last_id)
-        volatile = effective_volatile(watch, self.store.volatile(watch.url), (last.page, page))
+        slots = self.store.volatile_slots(watch.url)
+        volatile = effective_volatile(watch, slots, (last.page, page))
         change = diff_snapshots(watch, last, _draft(result, page), volatile=volatile)
         if change is not None:
-            page, volatile = await self._confirm(watch, last.page, page, volatile)
+            page, slots = await self._confirm(watch, last.page, page, slots)
+            volatile = effective_volatile(watch, slots, (last.page, page))
             change = diff_snapshots(watch, last, _draft(result, page), volatile=volatile)
         if change is None:
             event = self.store.record_unchanged(watch, result, raw_hash=digest)
@@ -177,22 +180,24 @@ class Pipeline:
         return self._outcome(watch, status, change=graded, health=event)
 
     async def _confirm(
-        self, watch: Watch, before: Page, first: Page, volatile: frozenset[str]
-    ) -> tuple[Page, frozenset[str]]:
-        """Fetch again; keep what both fetches agree on and learn what differed as volatile."""
+        self, watch: Watch, before: Page, first: Page, slots: list[SlotPattern]
+    ) -> tuple[Page, list[SlotPattern]]:
+        """Fetch again; keep what both fetches agree on and learn the slots that differed as volatile."""
         if self.confirm_delay:
             await asyncio.sleep(self.confirm_delay.total_seconds())
         second = await self.fetchers[watch.render].fetch(watch)
         if second.error is not None or second.text is None:
             log.info("confirmation fetch of %s failed (%s); keeping the first fetch", watch.url, second.error)
-            return first, volatile
-        agreed, learned = confirm_change(before, first, extract_page(second.text, watch))
-        if learned:
-            texts = {block_signature(b): b.text for b in first.blocks if block_signature(b) in learned}
-            self.store.add_volatile(
-                watch.url, {sig: texts.get(sig, "") for sig in learned}, reason="differed between two fetches"
-            )
-        return agreed, volatile | learned
+            return first, slots
+        second_page = extract_page(second.text, watch)
+        agreed, learned = confirm_change(before, first, second_page)
+        if not learned:
+            return agreed, slots
+        new = [p for p in learn_slots(first, second_page, learned) if p not in slots]
+        self.store.add_volatile(
+            watch.url, {p.signature: p.to_json() for p in new}, reason="differed between two fetches moments apart"
+        )
+        return agreed, slots + new
 
     def _failed(self, watch: Watch, result: FetchResult, error: FetchError) -> PageOutcome:
         failed = replace(result, error=error, text=None)
@@ -207,14 +212,14 @@ class Pipeline:
         return PageOutcome(watch.competitor, watch.url, status, None, change, health)
 
 
-def effective_volatile(watch: Watch, learned: frozenset[str], pages: tuple[Page, ...]) -> frozenset[str]:
-    """Learned volatile signatures, less those ops unpinned, plus blocks ops pinned."""
-    if not watch.pin and not watch.unpin:
-        return learned
-    kept = {sig for sig in learned if not sig.startswith(watch.unpin)} if watch.unpin else set(learned)
+def effective_volatile(watch: Watch, slots: list[SlotPattern], pages: tuple[Page, ...]) -> frozenset[str]:
+    """Signatures of the blocks in learned volatile slots (less those ops unpinned), plus those ops pinned."""
+    if watch.unpin:
+        slots = [p for p in slots if not p.signature.startswith(watch.unpin)]
+    found = set(volatile_signatures(slots, pages))
     if watch.pin:
-        kept |= {sig for p in pages for b in p.blocks if (sig := block_signature(b)).startswith(watch.pin)}
-    return frozenset(kept)
+        found |= {sig for p in pages for b in p.blocks if (sig := block_signature(b)).startswith(watch.pin)}
+    return frozenset(found)
 
 
 def _draft(result: FetchResult, page: Page) -> Snapshot:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from monitor.records import BlockOp, ClassifiedChange, PageHealth, Snapshot, Watch
+from monitor.volatility import SlotPattern
 
 STATUS_MARK = {
     "first": "baseline",
@@ -125,11 +126,13 @@ def noise_text(url: str, watch: Watch | None, rows: Sequence) -> str:
     if not rows:
         lines.append("no blocks learned as volatile yet.")
     else:
-        lines.append(f"{len(rows)} blocks learned as volatile (they differed between two fetches moments apart):")
+        lines.append(
+            f"{len(rows)} blocks learned as volatile (places whose text differed between two fetches moments apart):"
+        )
         for row in rows:
             lines.append(f"  {row.signature[:12]}  seen {row.hits}x since {_when(row.first_seen)}  {row.reason}")
             if row.text:
-                lines.append(f"      e.g. {_short(row.text, 90)!r}")
+                lines.append(f"      {_short(SlotPattern.from_json(row.text).describe(), 100)}")
         lines.append("")
         lines.append("To alert on one of them again, add its signature to the page's noise.unpin in the config;")
         lines.append("to silence a block that was not learned, add its signature to noise.pin.")

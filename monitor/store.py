@@ -213,8 +213,9 @@ class Store(HistoryQueries):
                 s.add(crow)
                 s.flush()
                 change_id = crow.id
-            if variant:
-                self._page(s, watch).variant_reported = True
+            if change is not None:
+                # a flapping page is reported once; a change that is not a flip ends the episode
+                self._page(s, watch).variant_reported = variant
             s.add(
                 CheckRow(
                     url=watch.url,

@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 from monitor import codec
 from monitor.records import ClassifiedChange, Page, PageHealth, Snapshot
 from monitor.tables import ChangeRow, CheckRow, PageRow, SnapshotRow, VolatileRow
+from monitor.volatility import SlotPattern
 
 
 def utcnow() -> datetime:
@@ -122,16 +123,18 @@ class HistoryQueries:
 
     # ---- volatility ----------------------------------------------------------
 
-    def volatile(self, url: str) -> frozenset[str]:
+    def volatile_slots(self, url: str) -> list[SlotPattern]:
+        """The page's learned volatile slots (see ``monitor.volatility``)."""
         with self.session() as s:
-            return frozenset(s.exec(select(VolatileRow.signature).where(VolatileRow.url == url)).all())
+            texts = s.exec(select(VolatileRow.text).where(VolatileRow.url == url).order_by(VolatileRow.id)).all()
+            return [SlotPattern.from_json(text) for text in texts]
 
     def volatile_rows(self, url: str) -> list[VolatileRow]:
         with self.session() as s:
             return list(s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all())
 
     def add_volatile(self, url: str, found: dict[str, str], *, reason: str) -> None:
-        """Remember block signatures (with a sample of their text) as noise on this page."""
+        """Remember learned volatile slots (signature -> pattern JSON) as noise on this page."""
         for signature, text in found.items():
             try:
                 with self.session() as s:
@@ -139,9 +142,7 @@ class HistoryQueries:
                         select(VolatileRow).where(VolatileRow.url == url, VolatileRow.signature == signature)
                     ).first()
                     if row is None:
-                        row = VolatileRow(
-                            url=url, signature=signature, text=text[:300], reason=reason, first_seen=utcnow()
-                        )
+                        row = VolatileRow(url=url, signature=signature, text=text, reason=reason, first_seen=utcnow())
                     else:
                         row.hits += 1
                     s.add(row)

@@ -136,8 +136,12 @@ def test_health_reports_broken_once_and_recovered_once(store):
     assert [c.status for c in store.checks(WATCH.url)][:2] == ["unchanged", "error"]
 
 
-def test_volatile_signatures_accumulate(store):
-    store.add_volatile(WATCH.url, {"a": "12 viewing", "b": "quote"}, reason="differed")
-    store.add_volatile(WATCH.url, {"a": "40 viewing"}, reason="differed")
-    assert store.volatile(WATCH.url) == frozenset({"a", "b"})
+def test_volatile_slots_accumulate(store):
+    from monitor.volatility import SlotPattern
+
+    viewing = SlotPattern(BlockKind.PARAGRAPH, ("Pricing",), "", " people viewing")
+    quote = SlotPattern(BlockKind.QUOTE, (), "", "", 0)
+    store.add_volatile(WATCH.url, {p.signature: p.to_json() for p in (viewing, quote)}, reason="differed")
+    store.add_volatile(WATCH.url, {viewing.signature: viewing.to_json()}, reason="differed")
+    assert store.volatile_slots(WATCH.url) == [viewing, quote]
     assert [r.hits for r in store.volatile_rows(WATCH.url)] == [2, 1]
