@@ -95,6 +95,12 @@ _COPYRIGHT = re.compile(
     r"(©|\(c\)|\bcopyright\b)\s*(?:\d{4}\s*[-–]\s*)?\d{4}\b",
     re.IGNORECASE,
 )
+# a word each alternative of _WINDOW and of _SOCIAL holds, for the substring pre-checks
+_WINDOW_WORDS = ("this", "today", "now", "online", "last", "diese", "heute", "gerade", "cette", "aujourd", "moment")
+_SOCIAL_WORDS = (
+    "share like view comment read repost retweet reaction clap upvote follower watching online people "
+    "review rating vote download install star subscriber member visitor"
+).split()
 _HEX_TOKEN = re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{12,}\b")
 _OPAQUE_TOKEN = re.compile(r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[a-z])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{20,}\b")
 _QUERY_BUST = re.compile(r"([?&](?:v|ver|cb|t|ts|_|cachebust|nocache|rev|hash)=)[^&#\s\"']+", re.IGNORECASE)
@@ -106,8 +112,12 @@ def strip_noise(text: str) -> str:
     return _strip_noise(text)
 
 
-def _may_be_relative(text: str) -> bool:
-    low = (text if text.isascii() else text.translate(_HINT_FOLD)).lower()
+def _lowered(text: str) -> str:
+    """``text`` lowered for substring pre-checks that must find whatever an IGNORECASE regex finds."""
+    return (text if text.isascii() else text.translate(_HINT_FOLD)).lower()
+
+
+def _may_be_relative(low: str) -> bool:
     return (
         "ago" in low
         or "vor" in low
@@ -123,16 +133,23 @@ def _strip_noise(text: str) -> str:
     if not text:
         return text
     # cheap scans decide which of the costly patterns can match at all: most text has no digits
-    if _may_be_relative(text):
+    low = _lowered(text)
+    if _may_be_relative(low):
         text = _RELATIVE_TIME.sub(" ", text)
     if "=" in text:
         text = _QUERY_BUST.sub(r"\1#", text)
     if not _DIGIT.search(text):
         return text
-    text = _DATETIME_NOW.sub(" ", text)
-    text = _COPYRIGHT.sub("© YEAR", text)
-    text = _COUNTER.sub("#", text)
-    text = _SOCIAL.sub("#", text)
+    # each pre-check is a word every match of the pattern holds (see the patterns above); a
+    # substitution that matched nothing changed nothing, so ``low`` stays usable for the checks
+    if ":" in text or "-" in text:
+        text = _DATETIME_NOW.sub(" ", text)
+    if "©" in text or "(" in text or "copyright" in low:
+        text = _COPYRIGHT.sub("© YEAR", text)
+    if any(word in low for word in _WINDOW_WORDS):
+        text = _COUNTER.sub("#", text)
+    if any(word in low for word in _SOCIAL_WORDS):
+        text = _SOCIAL.sub("#", text)
     text = _HEX_TOKEN.sub("#", text)
     return _OPAQUE_TOKEN.sub("#", text)
 
@@ -203,8 +220,9 @@ def normalize_dates(text: str) -> str:
     """Dates written in any of the common forms become ISO ``YYYY-MM-DD``."""
     text = _DATE_MDY.sub(_named_date, text)
     text = _DATE_DMY.sub(_named_date, text)
-    text = _DATE_NUM.sub(_numeric_date, text)
-    return _DATE_ISO.sub(_numeric_date, text)
+    if "." in text:
+        text = _DATE_NUM.sub(_numeric_date, text)
+    return _DATE_ISO.sub(_numeric_date, text) if "-" in text else text
 
 
 @lru_cache(maxsize=65536)
@@ -252,11 +270,18 @@ _CURRENCY_WORD = {"EUR": "€", "USD": "$", "GBP": "£"}
 
 def normalize_numbers(text: str) -> str:
     """``1,000`` = ``1000``; ``$49.00`` = ``$49``; ``149 €`` = ``€149``."""
-    text = _THOUSANDS.sub("", text)
-    text = _DOT_THOUSANDS.sub("", text)
-    text = _ZERO_CENTS.sub("", text)
-    text = _SUFFIX_CURRENCY.sub(lambda m: _CURRENCY_WORD.get(m[2], m[2]) + m[1], text)
-    return _PREFIX_CURRENCY.sub(r"\1", text)
+    # substring pre-checks: each pattern needs its separator or currency sign to match at all
+    dot = "." in text
+    if "," in text or "'" in text or "\u202f" in text:
+        text = _THOUSANDS.sub("", text)
+    if dot:
+        text = _DOT_THOUSANDS.sub("", text)
+    if dot or "," in text:
+        text = _ZERO_CENTS.sub("", text)
+    sign = "$" in text or "€" in text or "£" in text or "¥" in text
+    if sign or "EUR" in text or "USD" in text or "GBP" in text:
+        text = _SUFFIX_CURRENCY.sub(lambda m: _CURRENCY_WORD.get(m[2], m[2]) + m[1], text)
+    return _PREFIX_CURRENCY.sub(r"\1", text) if sign else text
 
 
 def collapse_space(text: str) -> str:
