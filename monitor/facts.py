@@ -109,11 +109,15 @@ def _pricing_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     facts: list[Fact] = []
     plans: list[str] = []
     seen_price: set[tuple[str, str]] = set()
+    could_be_plan: dict[str, bool] = {}  # blocks share headings: judge each heading once
     for block in blocks:  # plan cards: a short heading with a price under it
-        plan = block.path[-1] if block.path else ""
-        if not plan or len(plan.split()) > 4 or _NOT_A_PLAN.search(plan):
+        if block.kind not in (BlockKind.PARAGRAPH, BlockKind.OTHER) or not block.path:
             continue
-        if block.kind not in (BlockKind.PARAGRAPH, BlockKind.OTHER):
+        plan = block.path[-1]
+        judged = could_be_plan.get(plan)
+        if judged is None:
+            judged = could_be_plan[plan] = bool(plan) and len(plan.split()) <= 4 and not _NOT_A_PLAN.search(plan)
+        if not judged:
             continue
         if len(block.text.split()) > 14:
             continue
