@@ -101,6 +101,8 @@ _SOCIAL_WORDS = (
     "share like view comment read repost retweet reaction clap upvote follower watching online people "
     "review rating vote download install star subscriber member visitor"
 ).split()
+_WINDOW_WORD = re.compile("|".join(_WINDOW_WORDS))  # literal words, over lowered text
+_SOCIAL_WORD = re.compile("|".join(_SOCIAL_WORDS))
 _HEX_TOKEN = re.compile(r"\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{12,}\b")
 _OPAQUE_TOKEN = re.compile(r"\b(?=[A-Za-z0-9_-]*\d)(?=[A-Za-z0-9_-]*[a-z])(?=[A-Za-z0-9_-]*[A-Z])[A-Za-z0-9_-]{20,}\b")
 _QUERY_BUST = re.compile(r"([?&](?:v|ver|cb|t|ts|_|cachebust|nocache|rev|hash)=)[^&#\s\"']+", re.IGNORECASE)
@@ -137,7 +139,7 @@ def _strip_noise(text: str) -> str:
     if _may_be_relative(low):
         text = _RELATIVE_TIME.sub(" ", text)
     if "=" in text:
-        text = _QUERY_BUST.sub(r"\1#", text)
+        text = _QUERY_BUST.sub(lambda m: m[1] + "#", text)  # a function: a template is parsed per call
     if not _DIGIT.search(text):
         return text
     # each pre-check is a word every match of the pattern holds (see the patterns above); a
@@ -146,12 +148,14 @@ def _strip_noise(text: str) -> str:
         text = _DATETIME_NOW.sub(" ", text)
     if "©" in text or "(" in text or "copyright" in low:
         text = _COPYRIGHT.sub("© YEAR", text)
-    if any(word in low for word in _WINDOW_WORDS):
+    if _WINDOW_WORD.search(low):
         text = _COUNTER.sub("#", text)
-    if any(word in low for word in _SOCIAL_WORDS):
+    if _SOCIAL_WORD.search(low):
         text = _SOCIAL.sub("#", text)
-    text = _HEX_TOKEN.sub("#", text)
-    return _OPAQUE_TOKEN.sub("#", text)
+    longest = max(map(len, text.split()), default=0)  # a token lies within one run of non-space
+    if longest >= 12:
+        text = _HEX_TOKEN.sub("#", text)
+    return _OPAQUE_TOKEN.sub("#", text) if longest >= 20 else text
 
 
 @lru_cache(maxsize=256)
@@ -196,6 +200,7 @@ _MONTH = r"(?P<mon>[A-Za-zÀ-ÿ]{3,9})\.?"
 _DATE_MDY = re.compile(r"\b" + _MONTH + r"\s+(?P<day>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<year>\d{4})\b")
 _DATE_DMY = re.compile(r"\b(?P<day>\d{1,2})(?:st|nd|rd|th|\.|er)?\s+" + _MONTH + r",?\s+(?P<year>\d{4})\b")
 _DATE_NUM = re.compile(r"\b(?P<day>\d{1,2})\.(?P<mon>\d{1,2})\.(?P<year>\d{4})\b")
+_YEAR = re.compile(r"\d{4}")
 _DATE_ISO = re.compile(r"\b(?P<year>\d{4})-(?P<mon>\d{1,2})-(?P<day>\d{1,2})\b")
 
 
@@ -218,6 +223,8 @@ def _numeric_date(match: re.Match[str]) -> str:
 
 def normalize_dates(text: str) -> str:
     """Dates written in any of the common forms become ISO ``YYYY-MM-DD``."""
+    if not _YEAR.search(text):
+        return text  # every form below has a four-digit year
     text = _DATE_MDY.sub(_named_date, text)
     text = _DATE_DMY.sub(_named_date, text)
     if "." in text:
@@ -281,7 +288,7 @@ def normalize_numbers(text: str) -> str:
     sign = "$" in text or "€" in text or "£" in text or "¥" in text
     if sign or "EUR" in text or "USD" in text or "GBP" in text:
         text = _SUFFIX_CURRENCY.sub(lambda m: _CURRENCY_WORD.get(m[2], m[2]) + m[1], text)
-    return _PREFIX_CURRENCY.sub(r"\1", text) if sign else text
+    return _PREFIX_CURRENCY.sub(lambda m: m[1], text) if sign else text
 
 
 def collapse_space(text: str) -> str:
