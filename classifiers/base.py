@@ -21,7 +21,9 @@ class Classifier(Protocol):
 
     key: ClassVar[str]
 
+    # ``*args: Any, **clients: Any`` lets an implementation require its own keywords (the LLM
+    # classifier's ``ledger``); the caller knows which clients a provider needs
     @classmethod
-    def from_config(cls, cfg: ClassifierConfig, **clients: Any) -> Self: ...
+    def from_config(cls, cfg: ClassifierConfig, *args: Any, **clients: Any) -> Self: ...
 
     async def classify(self, change: Change, *, context: ClassifyContext) -> Classification: ...

@@ -85,8 +85,8 @@ def fact_signals(facts: tuple[FactChange, ...]) -> list[Signal]:
         evidence = tuple(f.describe() for f in moved)
         out.append(Signal(S.HIGH, C.PRICING, "a feature moved between plans", evidence, 0.85, "feature-moved"))
     elif not plans and any(f.before is None or f.after is None for f in by_kind.get("feature", [])):
-        new = tuple(f.describe() for f in by_kind["feature"] if f.before is None or f.after is None)
-        out.append(Signal(S.MEDIUM, C.PRODUCT, "the plan comparison lists a feature change", new, 0.6))
+        listed = tuple(f.describe() for f in by_kind["feature"] if f.before is None or f.after is None)
+        out.append(Signal(S.MEDIUM, C.PRODUCT, "the plan comparison lists a feature change", listed, 0.6))
 
     limits = [f for f in by_kind.get("limit", []) if f.before and f.after and f.before != f.after]
     if limits:

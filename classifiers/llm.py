@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import openai
 
@@ -47,7 +47,7 @@ __all__ = ["LLMClassifier", "LLMUnavailable", "retry_after_seconds"]
 class LLMClassifier:
     """Grades changes with an OpenAI-compatible model within a budget (key "openai")."""
 
-    key = "openai"
+    key: ClassVar[str] = "openai"
 
     def __init__(self, *, caller: ChatCaller, triage_model: str, draft_model: str, owned_client: Any = None):
         self.caller = caller

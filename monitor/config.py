@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import urlsplit
 
 import yaml
@@ -49,6 +50,14 @@ from monitor.schedule import parse_duration, parse_schedule  # noqa: F401
 DEFAULT_CONFIG_NAME = "rivalwatch.yaml"
 
 
+class _Repeat(TypedDict):
+    """A page listed twice: its URL and both (competitor, page) indexes (read by config_errors)."""
+
+    url: str
+    first: tuple[int, int]
+    again: tuple[int, int]
+
+
 class Config(_Strict):
     """The whole file. Paths are resolved against the file's folder by ``load_config``."""
 
@@ -80,7 +89,7 @@ class Config(_Strict):
     def _unique_urls(self) -> Config:
         # each repeat is reported at its own line by config_errors, which reads ctx["repeats"]
         first: dict[str, tuple[int, int]] = {}
-        repeats = []
+        repeats: list[_Repeat] = []
         for c, competitor in enumerate(self.competitors):
             for p, page in enumerate(competitor.pages):
                 key = same_page_key(page.url)

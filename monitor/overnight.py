@@ -87,16 +87,12 @@ def write_digest_file(config: Config, store: Store, *, hours: int = 24) -> Path:
     start = end - timedelta(hours=hours)
     changes = store.changes_between(start, end + timedelta(seconds=1))
     health = [h for h in store.health() if h.error_streak > 0]
-    parts = dict(
-        start=start,
-        end=end,
-        health=health,
-        proposals=[load_proposal(p) for p in pending_proposals(config)],
-        notes=digest_notes(changes),
-    )
-    digest = build_digest(changes, **parts)
+    proposals = [load_proposal(p) for p in pending_proposals(config)]
+    notes = digest_notes(changes)
+    digest = build_digest(changes, start=start, end=end, health=health, proposals=proposals, notes=notes)
     path = write_digest(digest, config.output_dir)
-    write_atomically(path.with_suffix(".html"), render_digest_html(changes, **parts))
+    html = render_digest_html(changes, start=start, end=end, health=health, proposals=proposals, notes=notes)
+    write_atomically(path.with_suffix(".html"), html)
     if "slack" in config.responders.digest.outputs and config.responders.digest.channel:
         channel = f"slack:{config.responders.digest.channel}"
         alert = render_digest_alert(replace(digest, path=path), changes, channel=channel)

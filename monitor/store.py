@@ -253,7 +253,7 @@ class Store(HistoryQueries):
         """Changes graded by a fallback, to be graded again when the classifier is back."""
         with self.session() as s:
             rows = s.exec(
-                select(ChangeRow).where(ChangeRow.regrade == True).order_by(ChangeRow.id).limit(limit)  # noqa: E712
+                select(ChangeRow).where(ChangeRow.regrade == True).order_by(ChangeRow.id).limit(limit)  # type: ignore[arg-type]  # noqa: E712
             ).all()
             return [(r.id, codec.change_from_json(r.change_json)) for r in rows if r.id is not None]
 
@@ -283,7 +283,7 @@ class Store(HistoryQueries):
         now = now or utcnow()
         with self.session() as s:
             rows = s.exec(
-                select(OutboxRow).where(OutboxRow.delivered_at == None).order_by(OutboxRow.id)  # noqa: E711
+                select(OutboxRow).where(OutboxRow.delivered_at == None).order_by(OutboxRow.id)  # type: ignore[arg-type]  # noqa: E711
             ).all()
             return [
                 (r.id, codec.alert_from_json(r.alert_json))

@@ -116,7 +116,7 @@ class HistoryQueries:
             rows = s.exec(
                 select(ChangeRow)
                 .where(ChangeRow.competitor == competitor, ChangeRow.card_staged_at == None)  # noqa: E711
-                .where(ChangeRow.grade_json != None, ChangeRow.severity > 0)  # noqa: E711
+                .where(ChangeRow.grade_json != None, ChangeRow.severity > 0)  # type: ignore[operator]  # noqa: E711
                 .order_by(ChangeRow.id)  # type: ignore[arg-type]
             ).all()
             return [_classified(r) for r in rows]
@@ -126,12 +126,12 @@ class HistoryQueries:
     def volatile_slots(self, url: str) -> list[SlotPattern]:
         """The page's learned volatile slots (see ``monitor.volatility``)."""
         with self.session() as s:
-            texts = s.exec(select(VolatileRow.text).where(VolatileRow.url == url).order_by(VolatileRow.id)).all()
+            texts = s.exec(select(VolatileRow.text).where(VolatileRow.url == url).order_by(VolatileRow.id)).all()  # type: ignore[arg-type]
             return [SlotPattern.from_json(text) for text in texts]
 
     def volatile_rows(self, url: str) -> list[VolatileRow]:
         with self.session() as s:
-            return list(s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all())
+            return list(s.exec(select(VolatileRow).where(VolatileRow.url == url).order_by(VolatileRow.id)).all())  # type: ignore[arg-type]
 
     def add_volatile(self, url: str, found: dict[str, str], *, reason: str) -> None:
         """Remember learned volatile slots (signature -> pattern JSON) as noise on this page."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def _edits_for(cc: ClassifiedChange, card_lines: list[str], sections: list[str])
             i = hits[0]
             taken.add(i)
             replacement = markdown_inline(fact.after or "")
-            new = _value_pattern(fact.before or "").sub(lambda _, r=replacement: r, card_lines[i], count=1)
+            new = _value_pattern(fact.before or "").sub(_literally(replacement), card_lines[i], count=1)
             edits.append({"op": "replace", "old": card_lines[i], "text": new, "section": _section_of(card_lines, i)})
         else:
             unplaced.append(fact.describe())
@@ -101,6 +101,11 @@ def _edits_for(cc: ClassifiedChange, card_lines: list[str], sections: list[str])
 def _value_pattern(value: str) -> re.Pattern[str]:
     # "$49" must not match inside "$490": the value stands alone between non-word characters
     return re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)")
+
+
+def _literally(text: str) -> Callable[[re.Match[str]], str]:
+    # a function, not a template: re.sub would read backslashes in competitor text as group references
+    return lambda _match: text
 
 
 def _lines_with(card_lines: list[str], value: str | None) -> list[int]:

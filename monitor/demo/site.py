@@ -166,6 +166,7 @@ class DemoSite:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET socket's name; typeshed also allows bytes (AF_UNIX)
         return f"http://{host}:{port}"
 
     def url(self, path: str = "/") -> str:

@@ -16,7 +16,7 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Generic, TypeVar
 from urllib.parse import urldefrag
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, Route, async_playwright
@@ -54,11 +54,15 @@ class BrowserStats:
     crashes: int = 0
 
 
-class _Shared:
+# a browser or a context: typed apart so a context is never mistaken for the browser
+_Thing = TypeVar("_Thing", Browser, BrowserContext)
+
+
+class _Shared(Generic[_Thing]):
     """A browser or context shared by fetches; closed when retired and no fetch uses it."""
 
-    def __init__(self, thing: Browser | BrowserContext) -> None:
-        self.thing = thing
+    def __init__(self, thing: _Thing) -> None:
+        self.thing: _Thing = thing
         self.uses = 0
         self.inflight = 0
         self.retired = False
@@ -106,8 +110,8 @@ class BrowserFetcher:
         self._pages_gate = asyncio.Semaphore(config.browser_pages)
         self._lock = asyncio.Lock()
         self._playwright: Playwright | None = None
-        self._browser: _Shared | None = None
-        self._context: _Shared | None = None
+        self._browser: _Shared[Browser] | None = None
+        self._context: _Shared[BrowserContext] | None = None
         self._blocked = frozenset(config.browser_block)
         self.stats = BrowserStats()
 
@@ -152,7 +156,7 @@ class BrowserFetcher:
 
     # -- lifecycles ---------------------------------------------------------------------------
 
-    async def _current_browser(self) -> _Shared:
+    async def _current_browser(self) -> _Shared[Browser]:
         """The shared browser, launched now if there is none, it crashed, or it is worn out."""
         shared = self._browser
         if shared is not None and shared.thing.is_connected() and shared.uses < self._cfg.browser_relaunch_after:
@@ -197,17 +201,17 @@ class BrowserFetcher:
         else:
             await route.continue_()
 
-    async def _lease(self, watch: Watch) -> tuple[_Shared, _Shared]:
+    async def _lease(self, watch: Watch) -> tuple[_Shared[Browser], _Shared[BrowserContext]]:
         """(browser, context) for one page, counted as in use until released."""
         async with self._lock:
             browser = await self._current_browser()
             if watch.storage_state:
-                context = _Shared(await self._new_context(browser.thing, watch))  # type: ignore[arg-type]
+                context = _Shared(await self._new_context(browser.thing, watch))
                 context.retired = True  # its own: closed right after this page
             else:
                 if self._context is None or self._context.uses >= self._cfg.browser_context_uses:
                     await self._retire_context()
-                    self._context = _Shared(await self._new_context(browser.thing, watch))  # type: ignore[arg-type]
+                    self._context = _Shared(await self._new_context(browser.thing, watch))
                 context = self._context
             for shared in (browser, context):
                 shared.uses += 1
@@ -254,10 +258,10 @@ class BrowserFetcher:
         except ValueError as exc:  # a misconfigured action
             return failed(watch.url, now, FetchErrorKind.BROWSER, str(exc)), headers
 
-    async def _page_for(self, watch: Watch, context: _Shared) -> Page:
+    async def _page_for(self, watch: Watch, context: _Shared[BrowserContext]) -> Page:
         """An idle page of the context (a new page costs several navigations), or a new one."""
         if watch.screenshot or not context.idle_pages:
-            page = await context.thing.new_page()  # type: ignore[union-attr]
+            page = await context.thing.new_page()
             if watch.screenshot:
                 # a screenshot is for people: let images and fonts through for this page only
                 await page.route("**/*", lambda route: route.continue_())

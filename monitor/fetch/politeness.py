@@ -118,7 +118,7 @@ class RobotsCache:
             task = self._pending.get(key)
             if task is None:
                 task = self._pending[key] = asyncio.ensure_future(self._load(key))
-                task.add_done_callback(lambda _t, key=key: self._pending.pop(key, None))
+                task.add_done_callback(lambda _task: self._pending.pop(key, None))
             rules = await asyncio.shield(task)
             if rules is None:
                 return True, "robots.txt unreachable"
