@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -84,7 +85,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     from monitor.report import history_text
 
     _, store = _store(args)
-    print(history_text(args.url, store.snapshots(args.url), store.checks(args.url, limit=args.limit)))
+    health = next((h for h in store.health() if h.url == args.url), None)
+    print(history_text(args.url, store.snapshots(args.url), store.checks(args.url, limit=args.limit), health))
     return EXIT_OK
 
 
@@ -221,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `rivalwatch history URL | head`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

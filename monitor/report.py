@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from monitor.records import BlockOp, ClassifiedChange, PageHealth, Snapshot, Watch
 from monitor.volatility import SlotPattern
@@ -29,7 +29,9 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+    if value is None:
+        return "never"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value.tzinfo else value.strftime("%Y-%m-%d %H:%M")
 
 
 def _short(text: str, width: int) -> str:
@@ -69,14 +71,20 @@ def health_table(health: Sequence[PageHealth]) -> str:
     return _table(["competitor", "page", "last success", "streak", "last error"], rows)
 
 
-def history_text(url: str, snapshots: Sequence[Snapshot], checks: Sequence) -> str:
-    lines = [f"{url}", "", f"{len(snapshots)} snapshots:"]
+def history_text(url: str, snapshots: Sequence[Snapshot], checks: Sequence, health: PageHealth | None = None) -> str:
+    lines = [f"{url}"]
+    if health is not None:
+        lines.append(
+            f"last checked {_when(health.last_checked_at)}, last fetched fine {_when(health.last_success_at)}"
+            + (f", failing {health.error_streak}x in a row: {health.last_error}" if health.error_streak else "")
+        )
+    lines += ["", f"{len(snapshots)} snapshots:"]
     for snap in snapshots:
         lines.append(
             f"  #{snap.id}  {_when(snap.taken_at)}  {len(snap.page.blocks)} blocks, "
             f"{len(snap.page.facts)} facts  {snap.page.content_hash[:12]}"
         )
-    lines += ["", f"last {len(checks)} checks (newest first):"]
+    lines += ["", f"last {len(checks)} events (newest first; unchanged checks only update 'last checked'):"]
     for check in checks:
         extra = f"  {check.error_kind}: {check.error_message}" if check.error_kind else ""
         change = f"  change #{check.change_id}" if check.change_id else ""
