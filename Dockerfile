@@ -12,7 +12,8 @@ COPY monitor ./monitor
 COPY classifiers ./classifiers
 COPY responders ./responders
 COPY config ./config
-RUN pip install --no-cache-dir .
+# editable, so the shipped defaults in /app/config (the severity rubric) stay beside the code
+RUN pip install --no-cache-dir -e .
 
 USER rivalwatch
 WORKDIR /data
