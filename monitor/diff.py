@@ -66,8 +66,8 @@ def diff_snapshots(
 
 def diff_blocks(old: tuple[Block, ...], new: tuple[Block, ...]) -> tuple[BlockChange, ...]:
     """Added, removed and modified blocks, in page order."""
-    old_keys = [block_key(b) for b in old]
-    new_keys = [block_key(b) for b in new]
+    old_keys = _block_keys(old)
+    new_keys = _block_keys(new)
     gone = Counter(old_keys) - Counter(new_keys)
     came = Counter(new_keys) - Counter(old_keys)
     if not gone and not came:
@@ -77,6 +77,18 @@ def diff_blocks(old: tuple[Block, ...], new: tuple[Block, ...]) -> tuple[BlockCh
     if _rechunked(removed, added):
         return ()
     return _pair(removed, added, old, new)
+
+
+def _block_keys(blocks: tuple[Block, ...]) -> list[Key]:
+    """``block_key`` of each block; blocks share their heading paths, so each path is keyed once."""
+    paths: dict[tuple[str, ...], tuple[str, ...]] = {}
+    keys = []
+    for block in blocks:
+        path = paths.get(block.path)
+        if path is None:
+            path = paths[block.path] = tuple(map(comparison_key, block.path))
+        keys.append((path, comparison_key(block.text)))
+    return keys
 
 
 def _ordered_ops(

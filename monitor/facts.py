@@ -42,6 +42,12 @@ _DEPARTMENT_IN_TEXT = re.compile(
 )
 _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _SEGMENT = re.compile(r"\s+[·|•]\s+|\s+[—–]\s+")
+_DIGIT = re.compile(r"\d")  # every date pattern needs one
+
+
+def _more_words_than(text: str, limit: int) -> bool:
+    """``len(text.split()) > limit`` without splitting the whole of a long text."""
+    return len(text.split(None, limit)) > limit
 
 
 def extract_facts(blocks: tuple[Block, ...], *, kind: PageKind) -> tuple[Fact, ...]:
@@ -119,7 +125,7 @@ def _pricing_facts(blocks: tuple[Block, ...]) -> list[Fact]:
             judged = could_be_plan[plan] = bool(plan) and len(plan.split()) <= 4 and not _NOT_A_PLAN.search(plan)
         if not judged:
             continue
-        if len(block.text.split()) > 14:
+        if _more_words_than(block.text, 14):
             continue
         price = _price_of(block.text)
         if price is None:
@@ -172,7 +178,7 @@ def _job_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     for block in blocks:
         if block.kind not in (BlockKind.LIST_ITEM, BlockKind.LINK, BlockKind.TABLE_ROW, BlockKind.PARAGRAPH):
             continue
-        if len(block.text.split()) > 24:
+        if _more_words_than(block.text, 24):
             continue
         job = _parse_job(block)
         if job is not None:
@@ -214,12 +220,13 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     dated: dict[int, str] = {}  # heading index -> its date
     for k, block in enumerate(blocks):
         if block.kind is BlockKind.HEADING:
-            dates = find_dates(strip_noise(block.text))  # the date of "now" in a timestamp is no entry
+            # the date of "now" in a timestamp is no entry
+            dates = find_dates(strip_noise(block.text)) if _DIGIT.search(block.text) else ()
             if dates:
                 dated.setdefault(k, dates[0])
             continue
-        if len(block.text.split()) > 8:
-            continue
+        if _more_words_than(block.text, 8) or not _DIGIT.search(block.text):
+            continue  # no digit, no date
         dates = find_dates(strip_noise(block.text))
         if not dates:
             continue
@@ -232,7 +239,9 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     for h in sorted(dated):
         facts.append(Fact("entry", readable(strip_noise(blocks[h].text)), "date", dated[h]))
     for i, block in enumerate(blocks):  # entry lines: "Title · 12 March 2026", "2026-03-12 — Title"
-        if block.kind is BlockKind.HEADING or i in used or len(block.text.split()) > 30:
+        if block.kind is BlockKind.HEADING or i in used or not _DIGIT.search(block.text):
+            continue  # no digit, no date
+        if _more_words_than(block.text, 30):
             continue
         if block.kind is BlockKind.PARAGRAPH and not _SEGMENT.search(block.text):
             continue  # prose that mentions a date is not an entry

@@ -235,8 +235,8 @@ def normalize_dates(text: str) -> str:
 @lru_cache(maxsize=65536)
 def find_dates(text: str) -> tuple[str, ...]:
     """The ISO dates written anywhere in ``text``, in order."""
-    if not any(c.isdigit() for c in text):
-        return ()
+    if not _DIGIT.search(text):
+        return ()  # every date form needs a decimal digit
     return tuple(m.group(0) for m in _DATE_ISO.finditer(normalize_dates(text)))
 
 
