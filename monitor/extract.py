@@ -188,13 +188,16 @@ class _Walker:
             self._children(el)
 
     def _children(self, el: Element) -> None:
-        if el.text:
-            self.buffer.append(el.text)
+        buffer = self.buffer  # lxml makes a new string on every .text and .tail: read each once
+        text = el.text
+        if text:
+            buffer.append(text)
         for child in el:
             if isinstance(child.tag, str):
                 self.visit(child)
-            if child.tail:
-                self.buffer.append(child.tail)
+            tail = child.tail
+            if tail:
+                buffer.append(tail)
 
     def _block(self, el: Element, tag: str) -> None:
         self.flush()
@@ -213,12 +216,14 @@ class _Walker:
         if group_items:
             self.group_count += 1
             self.group = f"{tag}.{(el.get('class') or '').split(' ')[0]}#{self.group_count}"
-        if el.text:
-            self.buffer.append(el.text)
+        buffer = self.buffer
+        text = el.text
+        if text:
+            buffer.append(text)
         for child in el:
             if isinstance(child.tag, str):
-                start = len(self.blocks)
-                if child in group_items:
+                if group_items and child in group_items:
+                    start = len(self.blocks)
                     item_headings = self.headings
                     self.visit(child)
                     self.flush()
@@ -227,8 +232,9 @@ class _Walker:
                     self.headings = item_headings  # a card's heading ends with the card
                 else:
                     self.visit(child)
-            if child.tail:
-                self.buffer.append(child.tail)
+            tail = child.tail
+            if tail:
+                buffer.append(tail)
         self.flush()
         self.kind, self.inline_context, self.group = saved
         if tag in _SCOPES:

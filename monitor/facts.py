@@ -42,7 +42,8 @@ _DEPARTMENT_IN_TEXT = re.compile(
 )
 _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _SEGMENT = re.compile(r"\s+[·|•]\s+|\s+[—–]\s+")
-_DIGIT = re.compile(r"\d")  # every date pattern needs one
+# every date form has one, and removing noise never joins digits into one (it leaves a mark)
+_YEAR = re.compile(r"\d{4}")
 
 
 def _more_words_than(text: str, limit: int) -> bool:
@@ -221,12 +222,12 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     for k, block in enumerate(blocks):
         if block.kind is BlockKind.HEADING:
             # the date of "now" in a timestamp is no entry
-            dates = find_dates(strip_noise(block.text)) if _DIGIT.search(block.text) else ()
+            dates = find_dates(strip_noise(block.text)) if _YEAR.search(block.text) else ()
             if dates:
                 dated.setdefault(k, dates[0])
             continue
-        if _more_words_than(block.text, 8) or not _DIGIT.search(block.text):
-            continue  # no digit, no date
+        if not _YEAR.search(block.text) or _more_words_than(block.text, 8):
+            continue  # every date form has a four-digit year
         dates = find_dates(strip_noise(block.text))
         if not dates:
             continue
@@ -239,8 +240,8 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     for h in sorted(dated):
         facts.append(Fact("entry", readable(strip_noise(blocks[h].text)), "date", dated[h]))
     for i, block in enumerate(blocks):  # entry lines: "Title · 12 March 2026", "2026-03-12 — Title"
-        if block.kind is BlockKind.HEADING or i in used or not _DIGIT.search(block.text):
-            continue  # no digit, no date
+        if block.kind is BlockKind.HEADING or i in used or not _YEAR.search(block.text):
+            continue  # every date form has a four-digit year
         if _more_words_than(block.text, 30):
             continue
         if block.kind is BlockKind.PARAGRAPH and not _SEGMENT.search(block.text):
