@@ -11,6 +11,7 @@ amount), plans, which plan has which feature (comparison tables and plan cards),
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from monitor.normalize import comparison_key, find_dates, normalize_dates, normalize_numbers, readable, strip_noise
 from monitor.records import Block, BlockKind, Fact, FactChange, PageKind
@@ -44,6 +45,21 @@ _ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 _SEGMENT = re.compile(r"\s+[·|•]\s+|\s+[—–]\s+")
 # every date form has one, and removing noise never joins digits into one (it leaves a mark)
 _YEAR = re.compile(r"\d{4}")
+
+
+def _with_year(blocks: tuple[Block, ...]) -> set[int]:
+    """Indexes of the blocks with four digits in a row, from one scan over all their texts.
+
+    A match cannot span the newline between two texts, and each text's first match starts
+    inside it, so every block with a year is found.
+    """
+    starts = []
+    offset = 0
+    for block in blocks:
+        starts.append(offset)
+        offset += len(block.text) + 1
+    joined = "\n".join(block.text for block in blocks)
+    return {bisect_right(starts, m.start()) - 1 for m in _YEAR.finditer(joined)}
 
 
 def _more_words_than(text: str, limit: int) -> bool:
@@ -219,15 +235,16 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     facts = []
     used: set[int] = set()  # date lines already read as the date of a heading
     dated: dict[int, str] = {}  # heading index -> its date
-    for k, block in enumerate(blocks):
+    with_year = _with_year(blocks)  # every date form has a four-digit year
+    for k in sorted(with_year):
+        block = blocks[k]
         if block.kind is BlockKind.HEADING:
-            # the date of "now" in a timestamp is no entry
-            dates = find_dates(strip_noise(block.text)) if _YEAR.search(block.text) else ()
+            dates = find_dates(strip_noise(block.text))  # the date of "now" in a timestamp is no entry
             if dates:
                 dated.setdefault(k, dates[0])
             continue
-        if not _YEAR.search(block.text) or _more_words_than(block.text, 8):
-            continue  # every date form has a four-digit year
+        if _more_words_than(block.text, 8):
+            continue
         dates = find_dates(strip_noise(block.text))
         if not dates:
             continue
@@ -239,10 +256,9 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
                 break
     for h in sorted(dated):
         facts.append(Fact("entry", readable(strip_noise(blocks[h].text)), "date", dated[h]))
-    for i, block in enumerate(blocks):  # entry lines: "Title · 12 March 2026", "2026-03-12 — Title"
-        if block.kind is BlockKind.HEADING or i in used or not _YEAR.search(block.text):
-            continue  # every date form has a four-digit year
-        if _more_words_than(block.text, 30):
+    for i in sorted(with_year):  # entry lines: "Title · 12 March 2026", "2026-03-12 — Title"
+        block = blocks[i]
+        if block.kind is BlockKind.HEADING or i in used or _more_words_than(block.text, 30):
             continue
         if block.kind is BlockKind.PARAGRAPH and not _SEGMENT.search(block.text):
             continue  # prose that mentions a date is not an entry
