@@ -109,9 +109,7 @@ def measure(label: str, coro_factory, pages: int) -> tuple[float, float]:  # typ
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--size", type=int, default=60_000)
     parser.add_argument("--concurrency", type=int, default=16)
@@ -137,9 +135,7 @@ def main() -> None:
                 await App(config, quiet=True).aclose()
 
             asyncio.run(warm_up())  # one-time start-up cost, not the first crawl's
-            ceiling, _ = measure(
-                "plain httpx GETs (ceiling)", lambda: plain_gets(urls, args.concurrency), args.pages
-            )
+            ceiling, _ = measure("plain httpx GETs (ceiling)", lambda: plain_gets(urls, args.concurrency), args.pages)
 
             async def crawl() -> None:
                 app = App(config, quiet=True)
