@@ -25,6 +25,7 @@ from monitor.config import Config, load_config
 from monitor.errors import ConfigError
 from monitor.overnight import stage_cards, write_digest_file
 from monitor.records import Schedule, Watch
+from monitor.schedule import cron_trigger
 
 log = logging.getLogger("rivalwatch.daemon")
 RELOAD_EVERY = timedelta(seconds=5)
@@ -36,7 +37,7 @@ DAY = timedelta(hours=20)  # a daily job's lease: long enough to cover the day's
 def page_trigger(schedule: Schedule, tz: ZoneInfo) -> BaseTrigger:
     jitter = int(schedule.jitter.total_seconds()) or None
     if schedule.cron:
-        return CronTrigger.from_crontab(schedule.cron, timezone=tz, jitter=jitter)
+        return cron_trigger(schedule.cron, timezone=tz, jitter=jitter)
     assert schedule.every is not None
     return IntervalTrigger(seconds=int(schedule.every.total_seconds()), timezone=tz, jitter=jitter)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
+
+from apscheduler.triggers.cron import CronTrigger
 
 from monitor.records import Schedule
 
@@ -22,14 +24,30 @@ def parse_duration(text: str) -> timedelta:
     return value
 
 
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def cron_trigger(expr: str, *, timezone: tzinfo, jitter: int | None = None) -> CronTrigger:
+    """A trigger for a standard five-field cron string.
+
+    APScheduler numbers weekdays from Monday = 0, standard cron from Sunday = 0 (and 7), so
+    ``1-5`` would silently mean Tuesday to Saturday: numeric weekdays become names first.
+    """
+    minute, hour, day, month, weekday = expr.split()
+    if weekday in ("0-6", "0-7", "1-7"):
+        weekday = "*"
+    weekday = re.sub(r"\d+", lambda m: _WEEKDAYS[int(m.group())] if int(m.group()) <= 7 else m.group(), weekday)
+    return CronTrigger(
+        minute=minute, hour=hour, day=day, month=month, day_of_week=weekday, timezone=timezone, jitter=jitter
+    )
+
+
 def parse_schedule(text: str, *, jitter: timedelta | None = None) -> Schedule:
     """``every`` accepts a duration (``6h``) or a five-field cron string (``0 7 * * 1-5``)."""
     text = str(text).strip()
     if len(text.split()) == 5:
-        from apscheduler.triggers.cron import CronTrigger
-
         try:
-            CronTrigger.from_crontab(text)
+            cron_trigger(text, timezone=UTC)
         except ValueError as exc:
             raise ValueError(f"{text!r} is not a valid cron string: {exc}") from None
         return Schedule(cron=text, jitter=jitter if jitter is not None else timedelta(minutes=2))
