@@ -227,8 +227,9 @@ class _Walker:
                     item_headings = self.headings
                     self.visit(child)
                     self.flush()
-                    self._merge_record(start, child)
-                    self._title_card(start)
+                    if len(self.blocks) - start > 1:  # one block is neither a record nor a titled card
+                        self._merge_record(start, child)
+                        self._title_card(start)
                     self.headings = item_headings  # a card's heading ends with the card
                 else:
                     self.visit(child)
@@ -259,11 +260,15 @@ class _Walker:
     def _merge_record(self, start: int, item: Element) -> None:
         """A small repeated item without headings (a job row, a logo, a card) is one block."""
         parts = self.blocks[start:]
-        if len(parts) < 2 or len(parts) > 6 or any(b.kind is BlockKind.HEADING for b in parts):
+        if not 2 <= len(parts) <= 6:
+            return
+        lengths = [len(b.text) for b in parts]
+        # prose (an FAQ answer, a card's copy) keeps its own blocks; lengths first, they are cheap
+        if max(lengths) > _RECORD_MAX_FIELD or sum(lengths) + 3 * (len(parts) - 1) > _RECORD_MAX_CHARS:
+            return
+        if any(b.kind is BlockKind.HEADING for b in parts):
             return
         text = " · ".join(b.text for b in parts)
-        if len(text) > _RECORD_MAX_CHARS or any(len(b.text) > _RECORD_MAX_FIELD for b in parts):
-            return  # prose (an FAQ answer, a card's copy) keeps its own blocks
         kind = BlockKind.LIST_ITEM if item.tag == "li" else parts[0].kind
         del self.blocks[start:]
         self.blocks.append(Block(kind=kind, text=text, path=parts[0].path, group=self.group))
