@@ -176,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, func, help_: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
         p = sub.add_parser(name, help=help_, description=help_)
         p.add_argument("--config", help="config file (default: rivalwatch.yaml or $RIVALWATCH_CONFIG)")
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more")
         p.set_defaults(func=func)
         return p
 

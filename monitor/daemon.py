@@ -31,6 +31,7 @@ log = logging.getLogger("rivalwatch.daemon")
 RELOAD_EVERY = timedelta(seconds=5)
 DELIVER_EVERY = timedelta(seconds=30)
 REGRADE_EVERY = timedelta(minutes=10)
+STOP_GRACE = timedelta(seconds=60)
 DAY = timedelta(hours=20)  # a daily job's lease: long enough to cover the day's run, short of the next
 
 
@@ -173,9 +174,11 @@ class Daemon:
         log.warning("rivalwatch running: %d pages from %s", len(self.app.watches), self.path)
         await self.stopping.wait()
         log.warning("stopping: waiting for %d jobs in flight", len(self.inflight))
-        self.scheduler.shutdown(wait=False)
+        self.scheduler.pause()  # no new job starts; the ones running may finish
         if self.inflight:
-            await asyncio.wait(set(self.inflight), timeout=60)
+            await asyncio.wait(set(self.inflight), timeout=STOP_GRACE.total_seconds())
+        # what is still running past the grace is cancelled: its transaction rolls back
+        self.scheduler.shutdown(wait=False)
         await self.app.aclose()
         log.warning("stopped")
 
