@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
+from sqlalchemy import insert as sa_insert
+from sqlalchemy import select as sa_select
+from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -121,19 +124,31 @@ class Store(HistoryQueries):
             return _snapshot(row)
 
     def _success(self, s: Session, watch: Watch, result: FetchResult, raw_hash: str | None) -> HealthEvent | None:
-        row = self._page(s, watch)
-        event_ = None
-        if row.broken_alerted:
-            event_ = HealthEvent(watch.url, watch.competitor, "recovered", row.last_error_kind, row.error_streak)
-        row.last_checked_at = row.last_success_at = result.fetched_at
-        row.error_streak = 0
-        row.broken_alerted = False
+        """Mark a good fetch on the page row (Core statements: this is on every check's path)."""
+        page = PageRow.__table__  # type: ignore[attr-defined]
+        conn = s.connection()
+        row = conn.execute(
+            sa_select(page.c.id, page.c.broken_alerted, page.c.last_error_kind, page.c.error_streak).where(
+                page.c.url == watch.url
+            )
+        ).first()
+        if row is None:
+            self._page(s, watch)
+            return self._success(s, watch, result, raw_hash)
+        values: dict = {
+            "last_checked_at": result.fetched_at,
+            "last_success_at": result.fetched_at,
+            "error_streak": 0,
+            "broken_alerted": False,
+        }
         if not result.not_modified:
-            row.etag, row.last_modified = result.etag, result.last_modified
+            values.update(etag=result.etag, last_modified=result.last_modified)
             if raw_hash:
-                row.raw_hash = raw_hash
-        s.add(row)
-        return event_
+                values["raw_hash"] = raw_hash
+        conn.execute(sa_update(page).where(page.c.id == row.id).values(**values))
+        if row.broken_alerted:
+            return HealthEvent(watch.url, watch.competitor, "recovered", row.last_error_kind, row.error_streak)
+        return None
 
     def record_error(self, watch: Watch, result: FetchResult) -> HealthEvent | None:
         assert result.error is not None
@@ -185,27 +200,34 @@ class Store(HistoryQueries):
         """
         with self.session() as s:
             event_ = self._success(s, watch, result, raw_hash)
-            snap = SnapshotRow(
-                url=watch.url,
-                taken_at=result.fetched_at,
-                content_hash=page.content_hash,
-                title=page.title,
-                blocks_json=codec.blocks_to_json(page.blocks),
-                facts_json=codec.facts_to_json(page.facts),
-                screenshot=result.screenshot,
+            snapshots = SnapshotRow.__table__  # type: ignore[attr-defined]
+            snap_id = (
+                s.connection()
+                .execute(
+                    sa_insert(snapshots)
+                    .values(
+                        url=watch.url,
+                        taken_at=result.fetched_at,
+                        content_hash=page.content_hash,
+                        title=page.title,
+                        blocks_json=codec.blocks_to_json(page.blocks),
+                        facts_json=codec.facts_to_json(page.facts),
+                        screenshot=result.screenshot,
+                    )
+                    .returning(snapshots.c.id)
+                )
+                .scalar_one()
             )
-            s.add(snap)
-            s.flush()
-            assert snap.id is not None
+            snap = Snapshot(id=snap_id, url=watch.url, taken_at=result.fetched_at, page=page)
             change_id = None
             if change is not None:
-                stored = _with_after(change, snap.id)
+                stored = _with_after(change, snap_id)
                 crow = ChangeRow(
                     url=watch.url,
                     competitor=watch.competitor,
                     page_kind=watch.kind.value,
                     before_id=stored.before_id,
-                    after_id=snap.id,
+                    after_id=snap_id,
                     detected_at=stored.detected_at,
                     change_json=codec.change_to_json(stored),
                     variant=variant,
@@ -221,11 +243,11 @@ class Store(HistoryQueries):
                     url=watch.url,
                     checked_at=result.fetched_at,
                     status="first" if change is None else "pending",
-                    snapshot_id=snap.id,
+                    snapshot_id=snap_id,
                     change_id=change_id,
                 )
             )
-            return _snapshot(snap), change_id, event_
+            return snap, change_id, event_
 
     # ---- grading and the outbox ---------------------------------------------
 
