@@ -27,11 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from monitor.diff import diff_snapshots  # noqa: E402
 from monitor.extract import extract_page  # noqa: E402
-from monitor.normalize import comparison_key, find_dates, strip_noise  # noqa: E402
+from monitor.normalize import _default_key, _key_with, find_dates, strip_noise  # noqa: E402
 
 
 def clear_caches() -> None:
-    for cached in (comparison_key, find_dates, strip_noise):
+    for cached in (_default_key, _key_with, find_dates, strip_noise):
         cached.cache_clear()
 
 

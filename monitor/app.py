@@ -13,6 +13,7 @@ from monitor.config import Config
 from monitor.delivery import Dispatcher
 from monitor.grading import Grader
 from monitor.leases import Leases
+from monitor.workers import Extractor
 from monitor.pipeline import PageOutcome, Pipeline
 from monitor.records import Render, Watch
 from monitor.store import Store
@@ -60,6 +61,7 @@ class App:
             rubric=self._rubric(),
             watches=self.watches,
         )
+        self.extractor = Extractor(workers=config.fetch.extract_workers)
         delay = confirm_delay if confirm_delay is not None else timedelta(seconds=config.detect.confirm_delay)
         self.pipeline = Pipeline(
             store=self.store,
@@ -67,6 +69,7 @@ class App:
             grader=self.grader,
             dispatcher=self.dispatcher,
             leases=self.leases,
+            extractor=self.extractor,
             confirm_delay=delay,
         )
 
@@ -113,4 +116,5 @@ class App:
         close_classifier = getattr(self.classifier, "aclose", None)  # the LLM's HTTP client
         if close_classifier is not None:
             await close_classifier()
+        self.extractor.close()
         self.store.close()

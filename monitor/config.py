@@ -36,6 +36,7 @@ from monitor.config_sections import (  # noqa: F401 - the config's models are pa
     FileAlertsConfig,
     ModelsConfig,
     NoiseConfig,
+    NormalizeConfig,
     PageConfig,
     PriceConfig,
     RespondersConfig,
@@ -44,7 +45,7 @@ from monitor.config_sections import (  # noqa: F401 - the config's models are pa
     _Strict,
 )
 from monitor.errors import ConfigError, ConfigProblem
-from monitor.records import BrowserAction, Watch
+from monitor.records import BrowserAction, NormalizeOptions, Watch
 from monitor.schedule import parse_duration, parse_schedule  # noqa: F401
 
 DEFAULT_CONFIG_NAME = "rivalwatch.yaml"
@@ -149,6 +150,7 @@ class Config(_Strict):
                         respect_robots=page.robots,
                         pin=tuple(page.noise.pin),
                         unpin=tuple(page.noise.unpin),
+                        normalize=NormalizeOptions(**page.normalize.model_dump()),
                     )
                 )
         return out

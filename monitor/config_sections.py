@@ -52,6 +52,15 @@ class NoiseConfig(_Strict):
         return values
 
 
+class NormalizeConfig(_Strict):
+    """What counts as the same text on this page; every option is on by default."""
+
+    numbers: bool = True  # 1,000 = 1000, $49.00 = $49
+    dates: bool = True  # the same date written differently
+    noise: bool = True  # built-in noise kinds: timestamps, counters, tokens, copyright years
+    case: bool = True  # letter case ignored
+
+
 class PageConfig(_Strict):
     url: str
     kind: PageKind = PageKind.OTHER
@@ -68,6 +77,7 @@ class PageConfig(_Strict):
     screenshot: bool = False
     robots: bool = True
     noise: NoiseConfig = NoiseConfig()
+    normalize: NormalizeConfig = NormalizeConfig()
 
     @field_validator("url")
     @classmethod
@@ -129,6 +139,7 @@ class FetchConfig(_Strict):
     per_host: int = Field(default=2, ge=1)
     per_host_delay: float = Field(default=1.0, ge=0)
     browser_pages: int = Field(default=4, ge=1)
+    extract_workers: int = Field(default=0, ge=0, le=64)  # processes that parse pages; 0 = in the daemon
     # timeouts: connect and read per request; ``timeout`` above bounds one whole attempt
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=15.0, gt=0)

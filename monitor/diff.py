@@ -19,7 +19,7 @@ from diff_match_patch import diff_match_patch
 
 from monitor.extract import block_key
 from monitor.facts import diff_facts
-from monitor.normalize import comparison_key
+from monitor.normalize import comparison_key, normalizing
 from monitor.records import Block, BlockChange, BlockKind, BlockOp, Change, FactChange, Snapshot, Watch
 
 _PAIR_MIN_SIMILARITY = 0.4
@@ -43,6 +43,11 @@ def diff_snapshots(
     watch: Watch, before: Snapshot, after: Snapshot, *, volatile: frozenset[str] = frozenset()
 ) -> Change | None:
     """The change from ``before`` to ``after``; None once noise, volatility and order are set aside."""
+    with normalizing(watch.normalize):
+        return _diff_snapshots(watch, before, after, volatile=volatile)
+
+
+def _diff_snapshots(watch: Watch, before: Snapshot, after: Snapshot, *, volatile: frozenset[str]) -> Change | None:
     if before.page.content_hash and before.page.content_hash == after.page.content_hash:
         return None
     old = [b for b in before.page.blocks if not volatile or block_signature(b) not in volatile]

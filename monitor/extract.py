@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from monitor.cleanup import Element, drop, drop_invisible, outermost, parse_html, select
 from monitor.facts import extract_facts
-from monitor.normalize import comparison_key, readable, remove_ignored
+from monitor.normalize import comparison_key, normalizing, readable, remove_ignored
 from monitor.records import Block, BlockKind, Fact, Page, Watch
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -60,6 +60,11 @@ _RECORD_MAX_FIELD = 80
 
 def extract_page(html: str, watch: Watch) -> Page:
     """The blocks, facts and content hash of one fetched page; never raises on junk HTML."""
+    with normalizing(watch.normalize):  # set here too: this may run in a worker process
+        return _extract_page(html, watch)
+
+
+def _extract_page(html: str, watch: Watch) -> Page:
     root = parse_html(html)
     if root is None:
         return Page(url=watch.url, title="", blocks=(), content_hash=content_hash((), ()))

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
+
+from monitor.records import NormalizeOptions
 
 _QUOTES = str.maketrans(
     {
@@ -326,9 +330,50 @@ _ASCII_SEPARATORS = bytes(32 if c < 128 and _SEPARATORS.fullmatch(chr(c)) else c
 _ASCII_DIGITS = b"0123456789"  # in ASCII text the only characters \d matches
 
 
-@lru_cache(maxsize=65536)
+_DEFAULTS = NormalizeOptions()
+_OPTIONS: ContextVar[NormalizeOptions] = ContextVar("rivalwatch_normalize", default=_DEFAULTS)
+
+
+@contextmanager
+def normalizing(options: NormalizeOptions) -> Iterator[None]:
+    """Compare text by a page's own options (``normalize:`` in its config) inside this block.
+
+    A context variable, because the comparison key is needed deep inside extraction, facts,
+    diff and signatures; every asyncio task (one page's check) has its own context.
+    """
+    token = _OPTIONS.set(options)
+    try:
+        yield
+    finally:
+        _OPTIONS.reset(token)
+
+
 def comparison_key(text: str) -> str:
     """The normalised form two blocks are compared and hashed by; empty when it is all noise."""
+    options = _OPTIONS.get()
+    if options is _DEFAULTS or options == _DEFAULTS:
+        return _default_key(text)
+    return _key_with(text, options)
+
+
+@lru_cache(maxsize=16384)
+def _key_with(text: str, options: NormalizeOptions) -> str:
+    """comparison_key with some normalisations turned off for a page: the plain, unhurried path."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    if options.noise:
+        text = _strip_noise(text)
+    text = normalize_places(text)
+    if options.dates:
+        text = normalize_dates(text)
+    if options.numbers:
+        text = normalize_numbers(text)
+    text = _SEPARATORS.sub(" ", text.casefold() if options.case else text)
+    return " ".join(_WORD_DOT.sub(" ", text).split())
+
+
+@lru_cache(maxsize=65536)
+def _default_key(text: str) -> str:
+    """comparison_key with every normalisation on (the default), with its fast paths."""
     if text.isascii():  # NFKC and _QUOTES (all non-ASCII keys) leave ASCII text as it is
         raw = text.encode("ascii")
         if len(raw.translate(None, _ASCII_DIGITS)) == len(raw) and "=" not in text:

@@ -15,10 +15,10 @@ from datetime import timedelta
 
 from monitor.delivery import Dispatcher
 from monitor.diff import block_signature, diff_snapshots
-from monitor.extract import extract_page
 from monitor.grading import Grader, Held
 from monitor.leases import Leases
 from monitor.noise import confirm_change, is_flapping
+from monitor.normalize import normalizing
 from monitor.records import (
     ClassifiedChange,
     FetchError,
@@ -31,6 +31,7 @@ from monitor.records import (
 )
 from monitor.store import Store
 from monitor.volatility import SlotPattern, learn_slots, volatile_signatures
+from monitor.workers import Extractor
 
 log = logging.getLogger("rivalwatch.pipeline")
 PAGE_LEASE = timedelta(minutes=10)  # longer than any one check: fetch retries plus confirmation
@@ -91,6 +92,7 @@ class Pipeline:
         grader: Grader,
         dispatcher: Dispatcher,
         leases: Leases,
+        extractor: Extractor | None = None,
         confirm_delay: timedelta = timedelta(seconds=2),
     ):
         self.store = store
@@ -98,6 +100,7 @@ class Pipeline:
         self.grader = grader
         self.dispatcher = dispatcher
         self.leases = leases
+        self.extractor = extractor or Extractor()
         self.confirm_delay = confirm_delay
 
     async def check(self, watch: Watch) -> PageOutcome:
@@ -115,7 +118,8 @@ class Pipeline:
             await asyncio.sleep(LEASE_POLL)
             waited += LEASE_POLL
         try:
-            return await self._check(watch)
+            with normalizing(watch.normalize):  # block keys and signatures by this page's options
+                return await self._check(watch)
         except Exception as exc:  # noqa: BLE001 - isolate one watch's run from the others
             log.exception("checking %s failed", watch.url)
             return PageOutcome(
@@ -143,7 +147,7 @@ class Pipeline:
 
         assert result.text is not None
         digest = raw_hash(result.text)
-        page = extract_page(result.text, watch)
+        page = await self.extractor.extract(result.text, watch)
         if not page.blocks:
             return self._failed(watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text"))
         if state.last_id is None:
@@ -189,7 +193,7 @@ class Pipeline:
         if second.error is not None or second.text is None:
             log.info("confirmation fetch of %s failed (%s); keeping the first fetch", watch.url, second.error)
             return first, slots
-        second_page = extract_page(second.text, watch)
+        second_page = await self.extractor.extract(second.text, watch)
         agreed, learned = confirm_change(before, first, second_page)
         if not learned:
             return agreed, slots

@@ -124,6 +124,16 @@ class BrowserAction:
 
 
 @dataclass(frozen=True, slots=True)
+class NormalizeOptions:
+    """What counts as the same text on a page (whitespace and Unicode forms always do)."""
+
+    numbers: bool = True  # 1,000 = 1000, $49.00 = $49, 149 € = €149
+    dates: bool = True  # Mar 12, 2026 = 12 March 2026 = 2026-03-12
+    noise: bool = True  # the built-in noise kinds: timestamps, counters, tokens, copyright years
+    case: bool = True  # "Start Free" = "Start free"
+
+
+@dataclass(frozen=True, slots=True)
 class Watch:
     """One watched page, with everything the pipeline needs to fetch and read it."""
 
@@ -147,6 +157,7 @@ class Watch:
     # overrides of learned volatility: block-signature prefixes
     pin: tuple[str, ...] = ()
     unpin: tuple[str, ...] = ()
+    normalize: NormalizeOptions = NormalizeOptions()
 
     @property
     def key(self) -> str:

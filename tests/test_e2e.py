@@ -157,3 +157,14 @@ def test_script_rendered_page_through_real_chromium(site, tmp_path, capsys, chro
     assert changed["status"] == "changed", changed
     assert changed["change"]["category"] == "pricing"
     assert any("$59" in fact for fact in changed["change"]["facts"]), changed["change"]["facts"]
+
+
+def test_extraction_in_worker_processes_gives_the_same_result(site, tmp_path, capsys):
+    site.set("/pricing", NoisyPage((DATA / "pricing_v1.html").read_text()))
+    config = write_config(tmp_path, site.url("/pricing"))
+    config.write_text(config.read_text().replace("retries: 0}", "retries: 0, extract_workers: 1}"))
+    assert once(config, capsys)["status"] == "first"
+    assert once(config, capsys)["status"] == "unchanged"
+    site.set("/pricing", NoisyPage((DATA / "pricing_v2.html").read_text()))
+    changed = once(config, capsys)
+    assert changed["status"] == "changed" and changed["change"]["category"] == "pricing"
