@@ -57,24 +57,16 @@ def report(observations: list[Observation]) -> list[str]:
         want, got = expected_grade(o), grade_of(o)
         if want != got:
             facts = "; ".join(f for label in o.covers for f in label.facts)[:140]
-            lines.append(
-                f"  {o.page} step {o.step}: label {want[0]}/{want[1]}, got {got[0]}/{got[1]} — {facts}"
-            )
+            lines.append(f"  {o.page} step {o.step}: label {want[0]}/{want[1]}, got {got[0]}/{got[1]} — {facts}")
     return lines
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
     parser.add_argument("--provider", default="rules", choices=["rules", "openai"])
     args = parser.parse_args()
-    observations, _ = run_corpus(
-        args.corpus.resolve(), provider=args.provider, log=lambda m: print(m, file=sys.stderr)
-    )
+    observations, _ = run_corpus(args.corpus.resolve(), provider=args.provider, log=lambda m: print(m, file=sys.stderr))
     print("\n".join(report(observations)))
 
 

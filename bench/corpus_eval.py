@@ -98,17 +98,11 @@ def report(observations: list[Observation]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
     parser.add_argument("--provider", default="rules")
     args = parser.parse_args()
-    observations, _ = run_corpus(
-        args.corpus.resolve(), provider=args.provider, log=lambda m: print(m, file=sys.stderr)
-    )
+    observations, _ = run_corpus(args.corpus.resolve(), provider=args.provider, log=lambda m: print(m, file=sys.stderr))
     print("\n".join(report(observations)))
 
 

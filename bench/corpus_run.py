@@ -109,9 +109,7 @@ def write_config(folder: Path, base: str, pages: list[CorpusPage], *, provider: 
         lines.append("    pages:")
         for page in group:
             render = "browser" if page.render == "js" else "static"
-            lines.append(
-                f"      - {{url: {json.dumps(base + page.url_path)}, kind: {page.kind}, render: {render}}}"
-            )
+            lines.append(f"      - {{url: {json.dumps(base + page.url_path)}, kind: {page.kind}, render: {render}}}")
     path = folder / "rivalwatch.yaml"
     path.write_text("\n".join(lines) + "\n" + extra)
     return path
@@ -121,9 +119,7 @@ def _post(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=10).read()
 
 
-def run_corpus(
-    root: Path, *, provider: str = "rules", log=print
-) -> tuple[list[Observation], list[CorpusPage]]:  # type: ignore[no-untyped-def]
+def run_corpus(root: Path, *, provider: str = "rules", log=print) -> tuple[list[Observation], list[CorpusPage]]:  # type: ignore[no-untyped-def]
     pages, labels = load_corpus(root)
     steps = max(p.versions for p in pages) + 1  # one more step, so a fault on the last step is followed
     port = free_port()
@@ -155,9 +151,7 @@ def run_corpus(
                     proc = subprocess.run(exe, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
                     if proc.returncode != 0:
                         raise RuntimeError(f"rivalwatch once failed at step {step}:\n{proc.stderr[-3000:]}")
-                    results = {
-                        json.loads(line)["url"]: json.loads(line) for line in proc.stdout.splitlines() if line
-                    }
+                    results = {json.loads(line)["url"]: json.loads(line) for line in proc.stdout.splitlines() if line}
                     for page in pages:
                         r = results[base + page.url_path]
                         version = min(step, page.versions)

@@ -13,10 +13,10 @@ from monitor.config import Config
 from monitor.delivery import Dispatcher
 from monitor.grading import Grader
 from monitor.leases import Leases
-from monitor.workers import Extractor
 from monitor.pipeline import PageOutcome, Pipeline
 from monitor.records import Render, Watch
 from monitor.store import Store
+from monitor.workers import Extractor
 
 log = logging.getLogger("rivalwatch")
 DEFAULT_RUBRIC = Path(__file__).resolve().parent.parent / "config" / "rubric.md"

@@ -10,13 +10,14 @@ of the page.
 from __future__ import annotations
 
 import re
+from typing import TypeAlias
 
 import lxml.etree
 from cssselect import SelectorError
 from cssselect.xpath import ExpressionError
 from lxml.cssselect import CSSSelector
 
-Element = lxml.etree._Element
+Element: TypeAlias = lxml.etree._Element
 
 _DROP_TAGS = frozenset(
     "script style svg template noscript iframe canvas object embed head select option input textarea "

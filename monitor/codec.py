@@ -51,9 +51,7 @@ def change_to_json(change: Change) -> str:
             "before_id": change.before_id,
             "after_id": change.after_id,
             "detected_at": change.detected_at.isoformat(),
-            "blocks": [
-                [b.op.value, b.kind.value, list(b.path), b.before, b.after, b.context] for b in change.blocks
-            ],
+            "blocks": [[b.op.value, b.kind.value, list(b.path), b.before, b.after, b.context] for b in change.blocks],
             "facts": [[f.kind, f.subject, f.attribute, f.before, f.after] for f in change.facts],
             "diff_html": change.diff_html,
         }

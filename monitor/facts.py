@@ -263,12 +263,12 @@ def _entry_facts(blocks: tuple[Block, ...]) -> list[Fact]:
         if block.kind is BlockKind.PARAGRAPH and not _SEGMENT.search(block.text):
             continue  # prose that mentions a date is not an entry
         line = normalize_dates(strip_noise(block.text)).strip(" ·|—–-:,")
-        dates = _ISO_DATE.findall(line)
-        if len(dates) != 1 or not (line.startswith(dates[0]) or line.endswith(dates[0])):
+        found: list[str] = _ISO_DATE.findall(line)
+        if len(found) != 1 or not (line.startswith(found[0]) or line.endswith(found[0])):
             continue
         title = readable(_SEGMENT.sub(" ", _ISO_DATE.sub("", line)).strip(" ·|—–-:,"))
         if len(title.split()) >= 2:
-            facts.append(Fact("entry", title, "date", dates[0]))
+            facts.append(Fact("entry", title, "date", found[0]))
     return facts
 
 

@@ -32,7 +32,7 @@ class NoisyPage:
     def __call__(self, _handler: object) -> Response:
         next(self.count)
         html = (
-            self.template.replace("{{NONCE}}", "%032x" % self.rng.getrandbits(128))
+            self.template.replace("{{NONCE}}", f"{self.rng.getrandbits(128):032x}")
             .replace("{{VIEWERS}}", str(self.rng.randint(12, 480)))
             .replace("{{TESTIMONIAL}}", self.rng.choice(TESTIMONIALS))
             .replace("{{YEAR}}", "2026")

@@ -19,7 +19,6 @@ DATA = Path(__file__).parent / "data" / "e2e"
 KEY_ENV = "RIVALWATCH_TEST_LLM_KEY"
 
 
-
 def write_config(tmp_path: Path, *, page: str, llm: OpenAICompatibleServer) -> Path:
     (tmp_path / "battlecards").mkdir()
     (tmp_path / "battlecards" / "acme.md").write_text("# Acme Analytics\n\n## Pricing\n\nPro is $49 per seat.\n")
