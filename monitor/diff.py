@@ -217,27 +217,29 @@ def _pair(
 ) -> tuple[BlockChange, ...]:
     """Match removed to added blocks that are edits of one another; the rest are adds and removes."""
     wide = len(removed) * len(added) <= _PAIR_BUDGET
-    taken: set[int] = set()
-    pairs: dict[int, tuple[int, Block]] = {}
     removed_keys = [comparison_key(b.text) for _, b in removed]
     removed_words = [set(k.split()) for k in removed_keys]
+    candidates: list[tuple[float, int, int]] = []
     for n, (_, after) in enumerate(added):
-        best, best_score = None, _PAIR_MIN_SIMILARITY
         after_key = comparison_key(after.text)
         after_words = set(after_key.split())
         for m, (_, before) in enumerate(removed):
-            if m in taken or (not wide and before.path != after.path):
+            if not wide and before.path != after.path:
                 continue
             if removed_keys[m] == after_key:
                 continue  # a block that moved between sections is removed here and added there
             score = _similarity(removed_words[m], after_words)
             score += 0.1 if before.path == after.path else 0.0
             score += 0.05 if before.kind is after.kind else 0.0
-            if score > best_score:
-                best, best_score = m, score
-        if best is not None:
-            taken.add(best)
-            pairs[n] = removed[best]
+            if score > _PAIR_MIN_SIMILARITY:
+                candidates.append((-score, n, m))
+    # best pairs first, so an edit is never paired with a look-alike because it came earlier
+    pairs: dict[int, tuple[int, Block]] = {}
+    taken: set[int] = set()
+    for _, n, m in sorted(candidates):
+        if n not in pairs and m not in taken:
+            pairs[n] = removed[m]
+            taken.add(m)
     out: list[tuple[int, int, BlockChange]] = []
     for n, (j, after) in enumerate(added):
         context = _context(new, j)

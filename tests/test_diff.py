@@ -108,3 +108,31 @@ def test_side_by_side_of_a_rewrite_is_capped() -> None:
     assert change is not None and len(change.blocks) >= 260
     assert change.diff_html.count('<tr class="rw-') == 201
     assert "more changed blocks" in change.diff_html
+
+
+def test_an_edit_pairs_with_its_own_row_not_a_look_alike_that_comes_first() -> None:
+    """The demo's v4 pricing moves SSO into Pro: the card gains an "SSO" item and the comparison row
+    changes. Pairing greedily in page order once matched the row with the card item."""
+    import random
+
+    from monitor.demo.site import DEMO_PAGES, SITE_DIR, load_page_versions, render_noise
+
+    page = next(p for p in DEMO_PAGES if p.name == "pricing")
+    versions = load_page_versions(SITE_DIR, page)
+    watch = Watch(competitor="Northwind", url="http://127.0.0.1/pricing", kind=PageKind.PRICING)
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+
+    def snap(i: int, html: str) -> Snapshot:
+        text = render_noise(html, rng=random.Random(i), now=now, testimonials=["“Great.” — Ana"])
+        return Snapshot(i, watch.url, now, extract_page(text, watch))
+
+    change = diff_snapshots(watch, snap(1, versions[2]), snap(2, versions[4]))
+    assert change is not None
+    modified = [(c.kind, c.before, c.after) for c in change.blocks if c.op is BlockOp.MODIFIED]
+    assert modified == [
+        (
+            BlockKind.TABLE_ROW,
+            "SAML single sign-on (SSO) | Starter: — | Pro: — | Enterprise: ✓",
+            "SAML single sign-on (SSO) | Starter: — | Pro: ✓ | Enterprise: ✓",
+        )
+    ]
