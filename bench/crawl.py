@@ -104,7 +104,11 @@ def write_config(folder: Path, urls: list[str], concurrency: int, workers: int) 
 def _descendants(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in task.read_text().split():
+        try:
+            children = task.read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        for child in children:
             out += [int(child), *_descendants(int(child))]
     return out
 
