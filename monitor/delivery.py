@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from monitor.errors import DeliveryError
@@ -72,10 +72,10 @@ class Dispatcher:
             return self.slack
         return None
 
-    async def deliver_due(self) -> tuple[int, int]:
-        """Deliver every due alert; returns (delivered, failed)."""
+    async def deliver_due(self, *, now: datetime | None = None) -> tuple[int, int]:
+        """Deliver every alert due by ``now`` (default: now); returns (delivered, failed)."""
         delivered = failed = 0
-        for outbox_id, alert in self.store.due_alerts():
+        for outbox_id, alert in self.store.due_alerts(now=now):
             key = f"outbox:{outbox_id}"
             if not self.leases.take(key, ttl=OUTBOX_LEASE):
                 continue  # another daemon sharing the database is delivering it
