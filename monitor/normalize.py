@@ -341,7 +341,7 @@ def normalizing(options: NormalizeOptions) -> Iterator[None]:
     A context variable, because the comparison key is needed deep inside extraction, facts,
     diff and signatures; every asyncio task (one page's check) has its own context.
     """
-    token = _OPTIONS.set(options)
+    token = _OPTIONS.set(_DEFAULTS if options == _DEFAULTS else options)  # `is` in the hot path
     try:
         yield
     finally:
@@ -351,9 +351,7 @@ def normalizing(options: NormalizeOptions) -> Iterator[None]:
 def comparison_key(text: str) -> str:
     """The normalised form two blocks are compared and hashed by; empty when it is all noise."""
     options = _OPTIONS.get()
-    if options is _DEFAULTS or options == _DEFAULTS:
-        return _default_key(text)
-    return _key_with(text, options)
+    return _default_key(text) if options is _DEFAULTS else _key_with(text, options)
 
 
 @lru_cache(maxsize=16384)
