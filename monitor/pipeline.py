@@ -179,6 +179,8 @@ class Pipeline:
         try:
             graded = await self.grader.grade(change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant)
         except Held:
+            if event is not None:
+                self.dispatcher.queue_health(event)
             return PageOutcome(watch.competitor, watch.url, "changed", held_change_id=change_id, health=event)
         status = "changed" if graded.classification.severity > 0 else "noise"
         return self._outcome(watch, status, change=graded, health=event)
