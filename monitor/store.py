@@ -132,8 +132,8 @@ class Store(HistoryQueries):
                 page.c.url == watch.url
             )
         ).first()
-        if row is None:
-            self._page(s, watch)
+        if row is None:  # the page's first check: create its row, then mark it
+            conn.execute(sa_insert(page).values(url=watch.url, competitor=watch.competitor, error_streak=0))
             return self._success(s, watch, result, raw_hash)
         values: dict = {
             "last_checked_at": result.fetched_at,
@@ -238,8 +238,8 @@ class Store(HistoryQueries):
             if change is not None:
                 # a flapping page is reported once; a change that is not a flip ends the episode
                 self._page(s, watch).variant_reported = variant
-            s.add(
-                CheckRow(
+            s.connection().execute(
+                sa_insert(CheckRow.__table__).values(  # type: ignore[attr-defined]
                     url=watch.url,
                     checked_at=result.fetched_at,
                     status="first" if change is None else "pending",
