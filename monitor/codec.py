@@ -27,7 +27,8 @@ def dumps(value: Any) -> str:
 
 
 def blocks_to_json(blocks: tuple[Block, ...]) -> str:
-    return dumps([[b.kind.value, b.text, list(b.path), b.group] for b in blocks])
+    # BlockKind is a str enum and a tuple encodes as a list: no conversion needed per block
+    return dumps([(b.kind, b.text, b.path, b.group) for b in blocks])
 
 
 def blocks_from_json(text: str) -> tuple[Block, ...]:
