@@ -17,10 +17,16 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitor.config import Config, default_config_path, load_config
 from monitor.errors import ConfigError, RivalwatchError
+
+if TYPE_CHECKING:
+    from monitor.store import Store
 
 EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 
@@ -66,35 +72,41 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_daemon(path)
 
 
-def _store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[tuple[Config, Store]]:
+    """The config and its store, closed when the command is done."""
     from monitor.store import Store
 
     config = _config(args)
-    return config, Store.open(config.storage_url)
+    store = Store.open(config.storage_url)
+    try:
+        yield config, store
+    finally:
+        store.close()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     from monitor.report import health_table
 
-    _, store = _store(args)
-    print(health_table(store.health()))
+    with _store(args) as (_, store):
+        print(health_table(store.health()))
     return EXIT_OK
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from monitor.report import history_text
 
-    _, store = _store(args)
-    health = next((h for h in store.health() if h.url == args.url), None)
-    print(history_text(args.url, store.snapshots(args.url), store.checks(args.url, limit=args.limit), health))
+    with _store(args) as (_, store):
+        health = next((h for h in store.health() if h.url == args.url), None)
+        print(history_text(args.url, store.snapshots(args.url), store.checks(args.url, limit=args.limit), health))
     return EXIT_OK
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from monitor.report import change_text
 
-    _, store = _store(args)
-    cc = store.last_change(args.url)
+    with _store(args) as (_, store):
+        cc = store.last_change(args.url)
     if cc is None:
         print(f"no change recorded yet for {args.url}")
         return EXIT_OK
@@ -105,9 +117,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_noise(args: argparse.Namespace) -> int:
     from monitor.report import noise_text
 
-    config, store = _store(args)
-    watch = next((w for w in config.watches() if w.url == args.url), None)
-    print(noise_text(args.url, watch, store.volatile_rows(args.url)))
+    with _store(args) as (config, store):
+        watch = next((w for w in config.watches() if w.url == args.url), None)
+        print(noise_text(args.url, watch, store.volatile_rows(args.url)))
     return EXIT_OK
 
 
@@ -143,11 +155,8 @@ def cmd_costs(args: argparse.Namespace) -> int:
     from monitor.llm_ledger import costs_report, format_costs
     from monitor.store import utcnow
 
-    config, store = _store(args)
-    try:
+    with _store(args) as (_, store):
         print(format_costs(costs_report(store.engine, since=utcnow() - parse_duration(args.since))), end="")
-    finally:
-        store.close()
     return EXIT_OK
 
 

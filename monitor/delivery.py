@@ -15,6 +15,7 @@ from monitor.errors import DeliveryError
 from monitor.leases import Leases
 from monitor.records import Alert, ClassifiedChange, HealthEvent, Severity
 from monitor.store import Store
+from monitor.store_history import utcnow
 from responders.alerts import render_alert, render_health_alert
 
 log = logging.getLogger("rivalwatch.delivery")
@@ -107,6 +108,4 @@ class Dispatcher:
 
 
 def _now_key() -> str:
-    from monitor.store import utcnow
-
     return utcnow().strftime("%Y%m%dT%H%M%S")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
@@ -46,7 +46,6 @@ class PageState:
     raw_hash: str | None
     last_id: int | None  # the last good snapshot; load it with Store.snapshot only to diff
     last_hash: str | None
-    error_streak: int
     variant_reported: bool
 
 
@@ -112,7 +111,6 @@ class Store(HistoryQueries):
                 raw_hash=row.raw_hash if row else None,
                 last_id=last[0] if last else None,
                 last_hash=last[1] if last else None,
-                error_streak=row.error_streak if row else 0,
                 variant_reported=row.variant_reported if row else False,
             )
 
@@ -221,7 +219,7 @@ class Store(HistoryQueries):
             snap = Snapshot(id=snap_id, url=watch.url, taken_at=result.fetched_at, page=page)
             change_id = None
             if change is not None:
-                stored = _with_after(change, snap_id)
+                stored = replace(change, after_id=snap_id)
                 crow = ChangeRow(
                     url=watch.url,
                     competitor=watch.competitor,
@@ -334,9 +332,3 @@ class Store(HistoryQueries):
                 row.last_error = error[:500]
                 row.next_attempt_at = utcnow() + min(timedelta(minutes=2**row.attempts), timedelta(hours=1))
                 s.add(row)
-
-
-def _with_after(change: Change, after_id: int) -> Change:
-    from dataclasses import replace
-
-    return replace(change, after_id=after_id)

@@ -73,12 +73,16 @@ class HistoryQueries:
             rows = s.exec(select(SnapshotRow).where(SnapshotRow.url == url).order_by(SnapshotRow.id)).all()  # type: ignore[arg-type]
             return [_snapshot(r) for r in rows]
 
-    def content_hashes(self, url: str) -> list[str]:
+    def content_hashes(self, url: str, *, last: int = 50) -> list[str]:
+        """The page's last ``last`` content hashes, oldest first."""
         with self.session() as s:
             rows = s.exec(
-                select(SnapshotRow.content_hash).where(SnapshotRow.url == url).order_by(SnapshotRow.id)  # type: ignore[arg-type]
+                select(SnapshotRow.content_hash)
+                .where(SnapshotRow.url == url)
+                .order_by(SnapshotRow.id.desc())  # type: ignore[union-attr]
+                .limit(last)
             ).all()
-            return list(rows)
+            return list(reversed(rows))
 
     def checks(self, url: str, *, limit: int = 50) -> list[CheckRow]:
         with self.session() as s:

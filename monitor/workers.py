@@ -55,11 +55,10 @@ def _extract_compact(html: str, watch: Watch) -> _Compact:
 
 def _page(compact: _Compact) -> Page:
     url, title, content_hash, blocks, facts = compact
-    kinds = {kind.value: kind for kind in BlockKind}
     return Page(
         url=url,
         title=title,
-        blocks=tuple(Block(kinds[k], text, path, group) for k, text, path, group in blocks),
+        blocks=tuple(Block(BlockKind(k), text, path, group) for k, text, path, group in blocks),
         facts=tuple(Fact(*fact) for fact in facts),
         content_hash=content_hash,
     )
