@@ -113,29 +113,31 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def _cpu(exclude: int) -> float:
-    """CPU seconds of this process and of its live descendants but ``exclude`` (the page server):
-    the extraction workers, when there are some, are part of the crawl's cost."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = time.process_time()
-    for pid in _descendants(os.getpid()):
-        if pid == exclude:
-            continue
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:  # it ended meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu(server: int) -> tuple[float, float, float]:
+    """CPU seconds of this process, of its other live descendants (the extraction workers, when
+    there are some: part of the crawl's cost) and of the page server (shares the machine's cores)."""
+    workers = sum(_process_cpu(pid) for pid in _descendants(os.getpid()) if pid != server)
+    return time.process_time(), workers, _process_cpu(server)
 
 
 async def measure(label: str, coro_factory, pages: int, *, server: int) -> float:  # type: ignore[no-untyped-def]
-    wall, cpu = time.perf_counter(), _cpu(server)
+    wall, before = time.perf_counter(), _cpu(server)
     await coro_factory()
-    wall, cpu = time.perf_counter() - wall, _cpu(server) - cpu
+    wall = time.perf_counter() - wall
+    own, workers, served = (b - a for a, b in zip(before, _cpu(server), strict=True))
+    cpu = own + workers
+    split = f": {own / pages * 1000:.1f} here + {workers / pages * 1000:.1f} in workers" if workers else ""
     print(
         f"{label:28s} {pages / wall:8.1f} pages/s   {wall:6.2f} s wall   {cpu:6.2f} CPU s "
-        f"({cpu / pages * 1000:.1f} ms CPU/page)"
+        f"({cpu / pages * 1000:.1f} ms CPU/page{split}; page server {served / pages * 1000:.1f})"
     )
     return pages / wall
 

@@ -116,5 +116,5 @@ class App:
         close_classifier = getattr(self.classifier, "aclose", None)  # the LLM's HTTP client
         if close_classifier is not None:
             await close_classifier()
-        self.extractor.close()
+        await self.extractor.aclose()
         self.store.close()

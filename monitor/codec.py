@@ -17,6 +17,7 @@ from monitor.records import (
     Classification,
     Fact,
     FactChange,
+    Page,
     PageKind,
     Severity,
 )
@@ -41,6 +42,62 @@ def facts_to_json(facts: tuple[Fact, ...]) -> str:
 
 def facts_from_json(text: str) -> tuple[Fact, ...]:
     return tuple(Fact(*row) for row in json.loads(text))
+
+
+class EncodedPage:
+    """A page beside its stored JSON form (blocks, facts); each is made from the other on first use.
+
+    Extraction workers hand pages back encoded: a page the crawl only stores (a baseline) or
+    only compares by hash (unchanged) is then never rebuilt as records in the event loop, and a
+    page extracted in the loop is encoded only if it is stored.
+    """
+
+    __slots__ = ("url", "title", "content_hash", "block_count", "_page", "_blocks_json", "_facts_json")
+
+    def __init__(
+        self,
+        url: str,
+        title: str,
+        content_hash: str,
+        block_count: int,
+        *,
+        page: Page | None = None,
+        blocks_json: str | None = None,
+        facts_json: str | None = None,
+    ) -> None:
+        if page is None and (blocks_json is None or facts_json is None):
+            raise ValueError("an EncodedPage needs its page or both JSON forms")
+        self.url, self.title, self.content_hash, self.block_count = url, title, content_hash, block_count
+        self._page, self._blocks_json, self._facts_json = page, blocks_json, facts_json
+
+    @classmethod
+    def of(cls, page: Page) -> EncodedPage:
+        return cls(page.url, page.title, page.content_hash, len(page.blocks), page=page)
+
+    @property
+    def page(self) -> Page:
+        if self._page is None:
+            assert self._blocks_json is not None and self._facts_json is not None
+            self._page = Page(
+                url=self.url,
+                title=self.title,
+                blocks=blocks_from_json(self._blocks_json),
+                facts=facts_from_json(self._facts_json),
+                content_hash=self.content_hash,
+            )
+        return self._page
+
+    @property
+    def blocks_json(self) -> str:
+        if self._blocks_json is None:
+            self._blocks_json = blocks_to_json(self.page.blocks)
+        return self._blocks_json
+
+    @property
+    def facts_json(self) -> str:
+        if self._facts_json is None:
+            self._facts_json = facts_to_json(self.page.facts)
+        return self._facts_json
 
 
 def change_to_json(change: Change) -> str:

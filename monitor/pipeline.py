@@ -29,7 +29,7 @@ from monitor.records import (
     Snapshot,
     Watch,
 )
-from monitor.store import Store
+from monitor.store import PageState, Store
 from monitor.volatility import SlotPattern, learn_slots, volatile_signatures
 from monitor.workers import Extractor
 
@@ -140,23 +140,24 @@ class Pipeline:
             last_modified=state.last_modified if state.last_id else None,
         )
         if result.error is not None:
-            return self._failed(watch, result, result.error)
+            return self._failed(watch, result, result.error, state)
         if result.not_modified or (state.last_id is not None and raw_hash(result.text or "") == state.raw_hash):
-            event = self.store.record_unchanged(watch, result, raw_hash=None)
+            event = self.store.record_unchanged(watch, result, raw_hash=None, state=state)
             return self._outcome(watch, "unchanged", health=event)
 
         assert result.text is not None
         digest = raw_hash(result.text)
-        page = await self.extractor.extract(result.text, watch)
-        if not page.blocks:
-            return self._failed(watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text"))
+        extracted = await self.extractor.extract(result.text, watch)
+        if not extracted.block_count:
+            return self._failed(watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text"), state)
         if state.last_id is None:
-            _, _, event = self.store.record_snapshot(watch, result, page, raw_hash=digest)
+            _, _, event = self.store.record_snapshot(watch, result, extracted, raw_hash=digest, state=state)
             return self._outcome(watch, "first", health=event)
-        if page.content_hash == state.last_hash:
-            event = self.store.record_unchanged(watch, result, raw_hash=digest)
+        if extracted.content_hash == state.last_hash:
+            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state)
             return self._outcome(watch, "unchanged", health=event)
 
+        page = extracted.page
         last = self.store.snapshot(state.last_id)
         slots = self.store.volatile_slots(watch.url)
         volatile = effective_volatile(watch, slots, (last.page, page))
@@ -166,16 +167,16 @@ class Pipeline:
             volatile = effective_volatile(watch, slots, (last.page, page))
             change = diff_snapshots(watch, last, _draft(result, page), volatile=volatile)
         if change is None:
-            event = self.store.record_unchanged(watch, result, raw_hash=digest)
+            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state)
             return self._outcome(watch, "unchanged", health=event)
 
         flapping = is_flapping(self.store.content_hashes(watch.url), page.content_hash)
         quiet_variant = flapping and state.variant_reported
-        snap, change_id, event = self.store.record_snapshot(
-            watch, result, page, raw_hash=digest, change=change, variant=flapping
+        snapshot_id, change_id, event = self.store.record_snapshot(
+            watch, result, page, raw_hash=digest, change=change, variant=flapping, state=state
         )
         assert change_id is not None
-        stored = replace(change, after_id=snap.id)
+        stored = replace(change, after_id=snapshot_id)
         try:
             graded = await self.grader.grade(change_id, stored, watch=watch, variant=flapping, quiet=quiet_variant)
         except Held:
@@ -195,7 +196,7 @@ class Pipeline:
         if second.error is not None or second.text is None:
             log.info("confirmation fetch of %s failed (%s); keeping the first fetch", watch.url, second.error)
             return first, slots
-        second_page = await self.extractor.extract(second.text, watch)
+        second_page = (await self.extractor.extract(second.text, watch)).page
         agreed, learned = confirm_change(before, first, second_page)
         if not learned:
             return agreed, slots
@@ -205,9 +206,9 @@ class Pipeline:
         )
         return agreed, slots + new
 
-    def _failed(self, watch: Watch, result: FetchResult, error: FetchError) -> PageOutcome:
+    def _failed(self, watch: Watch, result: FetchResult, error: FetchError, state: PageState) -> PageOutcome:
         failed = replace(result, error=error, text=None)
-        event = self.store.record_error(watch, failed)
+        event = self.store.record_error(watch, failed, state=state)
         if event is not None:
             self.dispatcher.queue_health(event)
         return PageOutcome(watch.competitor, watch.url, "error", error, health=event)

@@ -95,9 +95,11 @@ def alert(channel: str, change_id: int) -> Alert:
 
 def test_snapshot_change_grade_and_outbox_round_trip(store):
     base, cid, _ = store.record_snapshot(WATCH, fetched(), page("$49"), raw_hash="r1")
-    assert cid is None and store.snapshot(store.page_state(WATCH.url).last_id) == base
-    snap, cid, _ = store.record_snapshot(WATCH, fetched(5), page("$59"), raw_hash="r2", change=change(base.id))
-    assert cid is not None and store.ungraded()[0][1].after_id == snap.id
+    assert cid is None and store.page_state(WATCH.url).last_id == base
+    assert store.snapshot(base).page == page("$49")
+    after, cid, _ = store.record_snapshot(WATCH, fetched(5), page("$59"), raw_hash="r2", change=change(base))
+    assert cid is not None and store.ungraded()[0][1].after_id == after
+    assert store.page_state(WATCH.url).last_hash == page("$59").content_hash
 
     store.save_grade(cid, GRADE, [alert("console", cid), alert("slack:#ci", cid)])
     store.save_grade(cid, GRADE, [alert("console", cid)])  # a re-grade queues nothing again
