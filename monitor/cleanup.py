@@ -94,9 +94,10 @@ def drop_invisible(body: Element) -> None:
         if tag in _DROP_TAGS or not isinstance(tag, str):
             doomed.append(el)
             continue
-        attrib = el.attrib
-        if not attrib:
+        items = el.items()  # one call for all attributes: cheaper than .attrib and a lookup per name
+        if not items:
             continue
+        attrib = dict(items)
         if (
             "hidden" in attrib
             or attrib.get("aria-hidden", "").lower() == "true"

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from monitor.cleanup import Element, drop, drop_invisible, outermost, parse_html, select
 from monitor.facts import extract_facts
-from monitor.normalize import comparison_key, normalizing, readable, remove_ignored
+from monitor.normalize import comparison_key, comparison_keyer, normalizing, readable, remove_ignored
 from monitor.records import Block, BlockKind, Fact, Page, Watch
 
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
@@ -57,6 +57,24 @@ _QUOTE_KINDS = (BlockKind.QUOTE, BlockKind.PARAGRAPH)
 _RECORD_MAX_CHARS = 240
 _RECORD_MAX_FIELD = 80
 
+# Block is a frozen dataclass, whose __init__ sets each field through object.__setattr__: that is
+# most of the cost of cutting a block. Filling the slots directly makes the same object; the
+# check below stops this from going quietly wrong if Block's fields ever change.
+_BLOCK_FIELDS = ("kind", "text", "path", "group")
+assert tuple(f.name for f in fields(Block)) == _BLOCK_FIELDS and not hasattr(Block, "__post_init__")
+_new_object = object.__new__
+_set_kind, _set_text, _set_path, _set_group = (getattr(Block, name).__set__ for name in _BLOCK_FIELDS)
+
+
+def _new_block(kind: BlockKind, text: str, path: tuple[str, ...], group: str | None) -> Block:
+    """``Block(kind, text, path, group)``, at a third of the cost."""
+    block: Block = _new_object(Block)
+    _set_kind(block, kind)
+    _set_text(block, text)
+    _set_path(block, path)
+    _set_group(block, group)
+    return block
+
 
 def extract_page(html: str, watch: Watch) -> Page:
     """The blocks, facts and content hash of one fetched page; never raises on junk HTML."""
@@ -82,18 +100,21 @@ def content_hash(blocks: tuple[Block, ...], facts: tuple[Fact, ...]) -> str:
     """
     # blocks share their path tuples, so each path is keyed once; sorting the joined lines orders
     # them as sorting (path, key) pairs would, since keys hold no character below a space
+    key = comparison_keyer()
     path_keys: dict[tuple[str, ...], str] = {}
     lines = []
+    last_path, prefix = None, ""
     for block in blocks:
-        path = path_keys.get(block.path)
-        if path is None:
-            path = path_keys[block.path] = "\x1f".join(map(comparison_key, block.path)) + "\x1e"
-        lines.append(path + comparison_key(block.text) + "\n")
+        if block.path is not last_path:  # runs of blocks under one heading share one path tuple
+            last_path = block.path
+            known = path_keys.get(last_path)
+            if known is None:
+                known = path_keys[last_path] = "\x1f".join(map(key, last_path)) + "\x1e"
+            prefix = known
+        lines.append(prefix + key(block.text) + "\n")
     lines.sort()
     lines.append("\x00facts\n")
-    lines.extend(
-        sorted("\x1f".join((f.kind, *map(comparison_key, (f.subject, f.attribute, f.value)))) + "\n" for f in facts)
-    )
+    lines.extend(sorted("\x1f".join((f.kind, *map(key, (f.subject, f.attribute, f.value)))) + "\n" for f in facts))
     return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
@@ -130,6 +151,7 @@ class _Walker:
 
     def __init__(self, *, ignore: tuple[str, ...]) -> None:
         self.ignore = ignore
+        self.key = comparison_keyer()  # the options cannot change during one page's walk
         self.blocks: list[Block] = []
         self.headings: tuple[tuple[int, str, bool], ...] = ()  # level, text, heads a volatile list
         self._path_of: tuple[tuple[int, str, bool], ...] | None = None  # headings _path was made from
@@ -152,7 +174,7 @@ class _Walker:
         text = readable(text)
         if self.ignore and text:
             text = remove_ignored(text, self.ignore)
-        if not text or not comparison_key(text):
+        if not text or not self.key(text):
             return None
         kind = kind or self.kind
         # the text has no leading space, so only a quote mark first can start a testimonial
@@ -163,7 +185,7 @@ class _Walker:
             self._path = tuple(h for _, h, _ in headings)
             self._volatile = any(v for _, _, v in headings)
             self._path_of = headings
-        block = Block(kind, text, self._path, self.group)
+        block = _new_block(kind, text, self._path, self.group)
         if self._volatile or (kind is BlockKind.HEADING and _VOLATILE_SECTION.search(text)):
             return block  # "Popular this month" lists whatever is read most: heads the path, not the page
         self.blocks.append(block)
@@ -206,6 +228,14 @@ class _Walker:
 
     def _block(self, el: Element, tag: str) -> None:
         self.flush()
+        if tag in _KIND_OF_TAG and not len(el):
+            # a leaf paragraph, item or cell (most blocks): no child can change the headings,
+            # the group or the inline context, so there is nothing to save and restore
+            text = el.text
+            if text:
+                self.buffer.append(text)
+            self.flush(_KIND_OF_TAG[tag])
+            return
         saved = (self.kind, self.inline_context, self.group)
         headings = self.headings
         if tag in ("a", "button"):
@@ -311,30 +341,36 @@ class _Walker:
         if caption is not None:
             self.buffer.append("".join(caption.itertext()))
             self.flush(BlockKind.PARAGRAPH)
+        buffer, flush = self.buffer, self.flush
         for index, row in enumerate(rows):
             cells = _cells(row)
-            texts = [_cell_text(c) for c in cells]
+            # a cell without children (most) is its own text: _cell_text's first case, inline
+            texts = [_cell_text(c) if len(c) else readable(c.text or "") for c in cells]
             if not header and len(cells) > 1 and _is_header(row, cells, index, rows):
                 header = texts
                 continue
-            self.buffer.append(_row_text(texts, header))
-            self.flush(BlockKind.TABLE_ROW)
+            buffer.append(_row_text(texts, header))
+            flush(BlockKind.TABLE_ROW)
         self.group = saved_group
 
 
+_TABLE_CELLS = frozenset({"td", "th"})
 _CELL_ROLES = frozenset({"cell", "gridcell", "columnheader", "rowheader"})
 _TICK_OR_PRICE = re.compile(r"[✓✔✗✕—$€£]|\d")
 
 
 def _rows(table: Element) -> list[Element]:
     if table.tag == "table":
-        return [r for r in table.iter("tr") if next(r.iterancestors("table"), None) is table]
+        rows = list(table.iter("tr"))
+        if table.find(".//table") is None:  # no nested table: every row is this table's own
+            return rows
+        return [r for r in rows if next(r.iterancestors("table"), None) is table]
     return [r for r in table.iter() if r.get("role") == "row"]
 
 
 def _cells(row: Element) -> list[Element]:
     if row.tag == "tr":
-        return [c for c in row if c.tag in ("td", "th")]
+        return [c for c in row if c.tag in _TABLE_CELLS]
     return [c for c in row.iter() if c.get("role") in _CELL_ROLES]
 
 

@@ -142,7 +142,7 @@ def _pricing_facts(blocks: tuple[Block, ...]) -> list[Fact]:
             judged = could_be_plan[plan] = bool(plan) and len(plan.split()) <= 4 and not _NOT_A_PLAN.search(plan)
         if not judged:
             continue
-        if _more_words_than(block.text, 14):
+        if len(block.text.split(None, 14)) > 14:  # _more_words_than, inline: this runs for most blocks
             continue
         price = _price_of(block.text)
         if price is None:
@@ -158,7 +158,7 @@ def _pricing_facts(blocks: tuple[Block, ...]) -> list[Fact]:
     for block in blocks:
         if block.kind is BlockKind.LIST_ITEM and block.path and block.path[-1] in plans:
             card_features.setdefault(block.text, []).append(block.path[-1])
-        elif block.kind is BlockKind.TABLE_ROW:
+        elif block.kind is BlockKind.TABLE_ROW and block.text.count(" | ") >= 2:  # fewer cells: no facts
             facts.extend(_row_facts(block, seen_price))
     table_features = {f.subject for f in facts if f.kind == "feature"}
     for feature, owners in card_features.items():

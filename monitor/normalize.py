@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -73,6 +73,8 @@ _RELATIVE_TIME = re.compile(
 # case-insensitively (dotted and dotless i, long s) are folded first, so the test never misses.
 _HINT_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
 _DIGIT = re.compile(r"\d")
+# every _DATETIME_NOW alternative but the request id holds one of these; the request id holds four "-"
+_DIGIT_COLON_DIGIT = re.compile(r"\d:\d")
 _DATETIME_NOW = re.compile(
     r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|\b\d{1,2}:\d{2}(?::\d{2})?\s*(?:[AaPp]\.?[Mm]\.?\s*)?(?:UTC|GMT|CET|CEST|[ECMP][SD]T)\b"
@@ -148,7 +150,7 @@ def _strip_noise(text: str) -> str:
         return text
     # each pre-check is a word every match of the pattern holds (see the patterns above); a
     # substitution that matched nothing changed nothing, so ``low`` stays usable for the checks
-    if ":" in text or "-" in text:
+    if (":" in text and _DIGIT_COLON_DIGIT.search(text)) or text.count("-") >= 4:
         text = _DATETIME_NOW.sub(" ", text)
     if "©" in text or "(" in text or "copyright" in low:
         text = _COPYRIGHT.sub("© YEAR", text)
@@ -312,9 +314,13 @@ _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]](?:\s|$))")
 
 def readable(text: str) -> str:
     """The display form: the original words with whitespace and invisible characters tidied."""
-    if "\u200b" in text or "\u00ad" in text:
-        text = text.replace("\u200b", "").replace("\u00ad", "")
-    text = " ".join(text.split())  # str.split() also splits on no-break spaces
+    # text that is tidy already (most of it on minified pages) skips the split into words: every
+    # whitespace character but the space, U+200B and U+00AD are all unprintable, so printable
+    # text with no double space and no space at either end is what the two steps would make
+    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
+        if "\u200b" in text or "\u00ad" in text:
+            text = text.replace("\u200b", "").replace("\u00ad", "")
+        text = " ".join(text.split())  # str.split() also splits on no-break spaces
     return _SPACE_BEFORE_PUNCT.sub("", text) if _SPACE_BEFORE_HINT.search(text) else text
 
 
@@ -328,6 +334,13 @@ _WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 # one space per separator instead of one per run is the same once whitespace is collapsed
 _ASCII_SEPARATORS = bytes(32 if c < 128 and _SEPARATORS.fullmatch(chr(c)) else c for c in range(256))
 _ASCII_DIGITS = b"0123456789"  # in ASCII text the only characters \d matches
+# the last steps of an ASCII key without digits in one table: lower case, separators and dots to
+# spaces, and every character str.split() splits at to a space, so that collapsing runs of spaces
+# is all that is left of the split and join
+_ASCII_WORD_KEY = bytes(
+    32 if _SEPARATORS.fullmatch(chr(c)) or chr(c).isspace() or chr(c) == "." else ord(chr(c).lower())
+    for c in range(128)
+) + bytes(range(128, 256))
 
 
 _DEFAULTS = NormalizeOptions()
@@ -352,6 +365,18 @@ def comparison_key(text: str) -> str:
     """The normalised form two blocks are compared and hashed by; empty when it is all noise."""
     options = _OPTIONS.get()
     return _default_key(text) if options is _DEFAULTS else _key_with(text, options)
+
+
+def comparison_keyer() -> Callable[[str], str]:
+    """``comparison_key`` under the options in force now, for a loop that keys many texts.
+
+    With the default options it is the cached key function itself, so a key already known
+    costs one C-level cache lookup instead of a Python call and a context-variable read.
+    """
+    options = _OPTIONS.get()
+    if options is _DEFAULTS:
+        return _default_key
+    return lambda text: _key_with(text, options)
 
 
 @lru_cache(maxsize=16384)
@@ -394,7 +419,8 @@ def _default_key(text: str) -> str:
     else:
         text = _SEPARATORS.sub(" ", text.casefold())
     # without digits every dot is a word's dot (nothing after the digit test adds digits)
-    text = _WORD_DOT.sub(" ", text) if digits else text.replace(".", " ")
+    if "." in text:
+        text = _WORD_DOT.sub(" ", text) if digits else text.replace(".", " ")
     return " ".join(text.split())
 
 
@@ -406,5 +432,7 @@ def _ascii_words_key(text: str) -> str:
         text = _DEFAULT_FIELD.sub("", text)
     text = normalize_places(text)
     # without digits every dot is a word's dot
-    text = text.encode("ascii").lower().translate(_ASCII_SEPARATORS).replace(b".", b" ").decode("ascii")
-    return " ".join(text.split())
+    raw = text.encode("ascii").translate(_ASCII_WORD_KEY)
+    while b"  " in raw:  # a run of n spaces takes about log2(n) passes; words are one apart
+        raw = raw.replace(b"  ", b" ")
+    return raw.strip(b" ").decode("ascii")
