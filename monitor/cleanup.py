@@ -101,7 +101,7 @@ def drop_invisible(body: Element) -> None:
         if (
             "hidden" in attrib
             or attrib.get("aria-hidden", "").lower() == "true"
-            or _HIDDEN_STYLE.search(attrib.get("style", ""))
+            or ("style" in attrib and _HIDDEN_STYLE.search(attrib["style"]))
         ) and not _is_panel(el, controlled):
             doomed.append(el)  # an inactive tab or a closed accordion panel is still on the page
             continue

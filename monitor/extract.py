@@ -171,12 +171,14 @@ class _Walker:
         buffer.clear()
         if not text or text.isspace():
             return None
-        text = readable(text)
+        return self._cut(readable(text), kind or self.kind)
+
+    def _cut(self, text: str, kind: BlockKind) -> Block | None:
+        """The block of ``text`` (readable already) under the current headings, if it is one."""
         if self.ignore and text:
             text = remove_ignored(text, self.ignore)
         if not text or not self.key(text):
             return None
-        kind = kind or self.kind
         # the text has no leading space, so only a quote mark first can start a testimonial
         if text[0] in _QUOTE_MARKS and kind in _QUOTE_KINDS and _INLINE_TESTIMONIAL.match(text):
             return None
@@ -232,9 +234,8 @@ class _Walker:
             # a leaf paragraph, item or cell (most blocks): no child can change the headings,
             # the group or the inline context, so there is nothing to save and restore
             text = el.text
-            if text:
-                self.buffer.append(text)
-            self.flush(_KIND_OF_TAG[tag])
+            if text and not text.isspace():  # what flush() would do with the text alone
+                self._cut(readable(text), _KIND_OF_TAG[tag])
             return
         saved = (self.kind, self.inline_context, self.group)
         headings = self.headings
@@ -284,9 +285,16 @@ class _Walker:
         if len(children) < 3:
             return frozenset()
         shapes: dict[tuple[str, str], int] = {}
-        for c in children:
+        n, best = len(children), 0
+        for seen, c in enumerate(children, 1):
             shape = (c.tag, (c.get("class") or "").split(" ")[0])
-            shapes[shape] = shapes.get(shape, 0) + 1
+            count = shapes[shape] = shapes.get(shape, 0) + 1
+            if count > best:
+                best = count
+            elif 5 * (best + n - seen) < 4 * n:
+                # even if every child left had the leading shape, no shape reaches four fifths: the
+                # answer below is already known (a long <main> of mixed blocks stops early here)
+                return frozenset()
         shape, count = max(shapes.items(), key=lambda kv: kv[1])
         if count < 3 or count * 5 < len(children) * 4:
             return frozenset()
@@ -337,11 +345,12 @@ class _Walker:
         header: list[str] = []
         self.group_count += 1
         saved_group, self.group = self.group, f"table#{self.group_count}"
-        caption = table.find("caption")
+        # iterchildren/iterdescendants with a tag run in C; find() compiles a path in Python each call
+        caption = next(table.iterchildren("caption"), None)
         if caption is not None:
             self.buffer.append("".join(caption.itertext()))
             self.flush(BlockKind.PARAGRAPH)
-        buffer, flush = self.buffer, self.flush
+        cut = self._cut
         for index, row in enumerate(rows):
             cells = _cells(row)
             # a cell without children (most) is its own text: _cell_text's first case, inline
@@ -349,8 +358,9 @@ class _Walker:
             if not header and len(cells) > 1 and _is_header(row, cells, index, rows):
                 header = texts
                 continue
-            buffer.append(_row_text(texts, header))
-            flush(BlockKind.TABLE_ROW)
+            text = _row_text(texts, header)
+            if text and not text.isspace():  # what flush() would do with the row alone
+                cut(readable(text), BlockKind.TABLE_ROW)
         self.group = saved_group
 
 
@@ -362,7 +372,7 @@ _TICK_OR_PRICE = re.compile(r"[✓✔✗✕—$€£]|\d")
 def _rows(table: Element) -> list[Element]:
     if table.tag == "table":
         rows = list(table.iter("tr"))
-        if table.find(".//table") is None:  # no nested table: every row is this table's own
+        if next(table.iterdescendants("table"), None) is None:  # no nested table: every row is its own
             return rows
         return [r for r in rows if next(r.iterancestors("table"), None) is table]
     return [r for r in table.iter() if r.get("role") == "row"]
