@@ -86,7 +86,7 @@ def drop(el: Element) -> None:
 
 def drop_invisible(body: Element) -> None:
     """One pass over the tree; class names repeat, so each distinct one is judged once."""
-    controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
+    controlled: set[str] | None = None  # ids named by aria-controls: looked up at the first hidden element
     verdicts: dict[str, bool] = {}
     doomed = []
     for el in body.iter():
@@ -94,19 +94,21 @@ def drop_invisible(body: Element) -> None:
         if tag in _DROP_TAGS or not isinstance(tag, str):
             doomed.append(el)
             continue
-        items = el.items()  # one call for all attributes: cheaper than .attrib and a lookup per name
-        if not items:
+        names = el.keys()  # attribute names only: most elements have none of the ones read below
+        if not names:
             continue
-        attrib = dict(items)
         if (
-            "hidden" in attrib
-            or attrib.get("aria-hidden", "").lower() == "true"
-            or ("style" in attrib and _HIDDEN_STYLE.search(attrib["style"]))
-        ) and not _is_panel(el, controlled):
-            doomed.append(el)  # an inactive tab or a closed accordion panel is still on the page
-            continue
+            "hidden" in names
+            or ("aria-hidden" in names and el.get("aria-hidden", "").lower() == "true")
+            or ("style" in names and _HIDDEN_STYLE.search(el.get("style", "")))
+        ):
+            if controlled is None:
+                controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
+            if not _is_panel(el, controlled):
+                doomed.append(el)  # an inactive tab or a closed accordion panel is still on the page
+                continue
         for name in ("class", "id", "aria-label"):
-            value = attrib.get(name)
+            value = el.get(name) if name in names else None
             if value:
                 noisy = verdicts.get(value)
                 if noisy is None:
