@@ -123,15 +123,21 @@ class _Worker:
                 else:
                     future.set_exception(WorkerError(f"extraction failed in a worker: {value}"))
         except (asyncio.IncompleteReadError, ConnectionError):
-            pass  # the worker exited
+            await self.process.wait()  # the worker exited
+        except asyncio.CancelledError:
+            self.process.kill()  # the loop is ending without stop(): the worker must not outlive it
+            raise
         finally:
             self.alive = False
-            code = await self.process.wait()
-            for future in self.pending:
-                if not future.done():
-                    future.set_exception(WorkerError(f"an extraction worker exited (code {code}) mid-page"))
-            if self.pending:
-                log.warning("an extraction worker exited with code %s; %d pages failed", code, len(self.pending))
+            failed = [f for f in self.pending if not f.done()]
+            for future in failed:
+                future.set_exception(
+                    WorkerError(f"an extraction worker exited (code {self.process.returncode}) mid-page")
+                )
+            if failed:
+                log.warning(
+                    "an extraction worker exited (code %s); %d pages failed", self.process.returncode, len(failed)
+                )
             self.pending.clear()
 
     async def stop(self) -> None:

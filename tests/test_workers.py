@@ -1,0 +1,100 @@
+"""Extraction worker processes: same result as in the loop, and a failure costs one page, not the crawl."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from monitor import codec
+from monitor.extract import extract_page
+from monitor.records import PageKind, Watch
+from monitor.workers import Extractor, WorkerError
+
+WATCH = Watch(competitor="Acme", url="http://127.0.0.1/pricing", kind=PageKind.PRICING)
+HTML = """<html><head><title>Pricing</title></head><body><h1>Pricing</h1>
+<table><tr><th>Plan</th><th>Price</th></tr><tr><td>Pro</td><td>$49 per month</td></tr>
+<tr><td>Team</td><td>$99 per month</td></tr></table><p>Cancel any time.</p></body></html>"""
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)
+
+
+def test_a_worker_gives_what_the_loop_gives_and_the_stored_json():
+    async def go():  # type: ignore[no-untyped-def]
+        extractor = Extractor(workers=2)
+        try:
+            return await asyncio.gather(*(extractor.extract(HTML, WATCH) for _ in range(5)))
+        finally:
+            await extractor.aclose()
+
+    expected = extract_page(HTML, WATCH)
+    for encoded in run(go()):
+        assert encoded.page == expected
+        assert encoded.content_hash == expected.content_hash and encoded.block_count == len(expected.blocks)
+        assert codec.blocks_from_json(encoded.blocks_json) == expected.blocks
+
+
+def test_a_page_that_fails_in_a_worker_fails_alone():
+    async def go():  # type: ignore[no-untyped-def]
+        extractor = Extractor(workers=1)
+        try:
+            broken = replace(WATCH, ignore=("(",))  # config validation stops this; a worker must survive it
+            with pytest.raises(WorkerError, match="extraction failed in a worker: error: missing \\)"):
+                await extractor.extract(HTML, broken)
+            return await extractor.extract(HTML, WATCH)  # the same worker goes on
+        finally:
+            await extractor.aclose()
+
+    assert run(go()).page == extract_page(HTML, WATCH)
+
+
+def test_a_dead_worker_fails_its_pages_and_is_replaced():
+    async def go():  # type: ignore[no-untyped-def]
+        extractor = Extractor(workers=1)
+        try:
+            await extractor.extract(HTML, WATCH)
+            first = extractor._procs[0].process
+            os.kill(first.pid, signal.SIGKILL)
+            await first.wait()
+            with pytest.raises(WorkerError, match="exited"):
+                await extractor.extract(HTML, WATCH)
+            again = await extractor.extract(HTML, WATCH)
+            assert extractor._procs[0].process.pid != first.pid
+            return again
+        finally:
+            await extractor.aclose()
+
+    assert run(go()).page == extract_page(HTML, WATCH)
+
+
+# the loop ends without closing the workers' pipes on purpose: asyncio warns of them as it collects them
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_workers_end_with_the_loop_even_without_aclose():
+    pids: list[int] = []
+
+    async def go() -> None:
+        extractor = Extractor(workers=2)
+        await asyncio.gather(*(extractor.extract(HTML, WATCH) for _ in range(4)))
+        pids.extend(w.process.pid for w in extractor._procs)
+        assert len(pids) == 2
+
+    run(go())
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(pid) for pid in pids)
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended; only its parent's bookkeeping is left
