@@ -149,16 +149,19 @@ def _may_be_relative(low: str) -> bool:
     )
 
 
-def _strip_noise(text: str) -> str:
+def _strip_noise(text: str, *, digits: bool = False) -> str:
+    """strip_noise without its cache; ``digits``: the caller has seen a decimal digit in ``text``."""
     if not text:
         return text
     # cheap scans decide which of the costly patterns can match at all: most text has no digits
     low = _lowered(text)
     if _may_be_relative(low):
         text = _RELATIVE_TIME.sub(" ", text)
+        digits = False  # "3 days ago" may have been its only number
     if "=" in text:
         text = _QUERY_BUST.sub(lambda m: m[1] + "#", text)  # a function: a template is parsed per call
-    if not _DIGIT.search(text):
+        digits = False
+    if not digits and not _DIGIT.search(text):
         return text
     # each pre-check is a word every match of the pattern holds (see the patterns above); a
     # substitution that matched nothing changed nothing, so ``low`` stays usable for the checks
@@ -411,19 +414,22 @@ def _key_with(text: str, options: NormalizeOptions) -> str:
 @lru_cache(maxsize=65536)
 def _default_key(text: str) -> str:
     """comparison_key with every normalisation on (the default), with its fast paths."""
+    ascii_digits = False  # ASCII text seen to hold a digit, whose \d search can then be skipped
     if text.isascii():  # NFKC and _QUOTES (all non-ASCII keys) leave ASCII text as it is
         raw = text.encode("ascii")
-        if len(raw.translate(None, _ASCII_DIGITS)) == len(raw) and "=" not in text:
+        ascii_digits = len(raw.translate(None, _ASCII_DIGITS)) != len(raw)
+        if not ascii_digits and "=" not in text:
             return _ascii_words_key(text)  # no digits: only relative times can be noise
     elif not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     else:
         text = text.translate(_QUOTES)
-    text = _strip_noise(text)
+    original = text
+    text = _strip_noise(text, digits=ascii_digits)
     if "ime" in text or "oll" in text or "lein" in text:
         text = _DEFAULT_FIELD.sub("", text)
     text = normalize_places(text)
-    digits = _DIGIT.search(text) is not None
+    digits = (ascii_digits and text == original) or _DIGIT.search(text) is not None
     if digits:
         text = normalize_numbers(normalize_dates(text))
     # punctuation that only separates words carries no meaning for comparison: "London, UK" =
