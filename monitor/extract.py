@@ -341,7 +341,7 @@ class _Walker:
     def _table(self, table: Element) -> None:
         """A <table> or an ARIA grid of divs, row by row, each cell named by its column header."""
         self.flush()
-        rows = _rows(table)
+        rows, cells_of_rows = _rows_and_cells(table)
         header: list[str] = []
         self.group_count += 1
         saved_group, self.group = self.group, f"table#{self.group_count}"
@@ -351,8 +351,7 @@ class _Walker:
             self.buffer.append("".join(caption.itertext()))
             self.flush(BlockKind.PARAGRAPH)
         cut = self._cut
-        for index, row in enumerate(rows):
-            cells = _cells(row)
+        for index, (row, cells) in enumerate(zip(rows, cells_of_rows, strict=True)):
             # a cell without children (most) is its own text: _cell_text's first case, inline
             texts = [_cell_text(c) if len(c) else readable(c.text or "") for c in cells]
             if not header and len(cells) > 1 and _is_header(row, cells, index, rows):
@@ -366,6 +365,30 @@ class _Walker:
 
 _CELL_ROLES = frozenset({"cell", "gridcell", "columnheader", "rowheader"})
 _TICK_OR_PRICE = re.compile(r"[✓✔✗✕—$€£]|\d")
+
+
+def _rows_and_cells(table: Element) -> tuple[list[Element], list[list[Element]]]:
+    """The rows of a table or grid and the cells of each: what _rows and _cells find."""
+    if table.tag == "table":
+        # one walk in C over the rows and cells of a plain table, instead of one per row; a
+        # nested table (rare) takes the general way, which tells its rows from the outer ones
+        rows: list[Element] = []
+        cells_of: dict[Element, list[Element]] = {}
+        for el in table.iterdescendants("tr", "td", "th", "table"):
+            tag = el.tag
+            if tag == "tr":
+                rows.append(el)
+                cells_of[el] = []
+            elif tag == "table":
+                break
+            else:
+                cells = cells_of.get(el.getparent())  # a row's cells are its td and th children
+                if cells is not None:
+                    cells.append(el)
+        else:
+            return rows, [cells_of[row] for row in rows]
+    rows = _rows(table)
+    return rows, [_cells(row) for row in rows]
 
 
 def _rows(table: Element) -> list[Element]:

@@ -344,6 +344,14 @@ def readable(text: str) -> str:
 # a job board's field that says the default ("· Full-time") is shown or hidden by widget settings
 _DEFAULT_FIELD = re.compile(r"\s*[·|•]\s*(?:full[- ]time|vollzeit|temps plein)(?=\s*(?:[·|•]|$))", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[^\w\s$€£¥%+#✓✗.@&/]+")
+
+
+def _may_have_default_field(text: str) -> bool:
+    """Whether _DEFAULT_FIELD can match: it needs a separator and a word of its alternatives;
+    the one-character separators come first, as those scans are the cheapest."""
+    return ("|" in text or "·" in text or "•" in text) and ("ime" in text or "oll" in text or "lein" in text)
+
+
 _WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 
 
@@ -426,7 +434,7 @@ def _default_key(text: str) -> str:
         text = text.translate(_QUOTES)
     original = text
     text = _strip_noise(text, digits=ascii_digits)
-    if "ime" in text or "oll" in text or "lein" in text:
+    if _may_have_default_field(text):
         text = _DEFAULT_FIELD.sub("", text)
     text = normalize_places(text)
     digits = (ascii_digits and text == original) or _DIGIT.search(text) is not None
@@ -448,7 +456,7 @@ def _ascii_words_key(text: str) -> str:
     """comparison_key of ASCII text without digits or "=", step for step with fewer scans."""
     if _may_be_relative(text.lower()):
         text = _RELATIVE_TIME.sub(" ", text)
-    if "ime" in text or "oll" in text or "lein" in text:
+    if "|" in text and _may_have_default_field(text):  # of its separators only "|" is ASCII
         text = _DEFAULT_FIELD.sub("", text)
     text = normalize_places(text)
     # without digits every dot is a word's dot
