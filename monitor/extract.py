@@ -61,7 +61,8 @@ _RECORD_MAX_FIELD = 80
 # most of the cost of cutting a block. Filling the slots directly makes the same object; the
 # check below stops this from going quietly wrong if Block's fields ever change.
 _BLOCK_FIELDS = ("kind", "text", "path", "group")
-assert tuple(f.name for f in fields(Block)) == _BLOCK_FIELDS and not hasattr(Block, "__post_init__")
+if tuple(f.name for f in fields(Block)) != _BLOCK_FIELDS or hasattr(Block, "__post_init__"):
+    raise TypeError("Block's fields changed: _new_block must set them as Block() would")
 _new_object = object.__new__
 _set_kind, _set_text, _set_path, _set_group = (getattr(Block, name).__set__ for name in _BLOCK_FIELDS)
 
@@ -393,10 +394,7 @@ def _rows_and_cells(table: Element) -> tuple[list[Element], list[list[Element]]]
 
 def _rows(table: Element) -> list[Element]:
     if table.tag == "table":
-        rows = list(table.iter("tr"))
-        if next(table.iterdescendants("table"), None) is None:  # no nested table: every row is its own
-            return rows
-        return [r for r in rows if next(r.iterancestors("table"), None) is table]
+        return [r for r in table.iter("tr") if next(r.iterancestors("table"), None) is table]
     return [r for r in table.iter() if r.get("role") == "row"]
 
 

@@ -1,0 +1,86 @@
+"""The fast paths of extraction and normalisation give what the plain steps they replace give."""
+
+from __future__ import annotations
+
+import random
+import re
+
+from monitor.extract import extract_page
+from monitor.normalize import _strip_noise, readable
+from monitor.records import Block, BlockKind, PageKind, Watch
+
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]](?:\s|$))")
+_PIECES = [
+    "a", "Bc", " ", "  ", "\t", "\n", "\x0b", "\x1c", "\x1f", "\u00a0", "\u2003", "\u200b", "\u00ad", "\x01",
+    ",", ".", ")", "]", " ,", " .", "|", " · ", "•", "ß", "İ", "3", "2026", "12:30 PM", "2026-03-12T10:00:00Z",
+    "$49.00", "1,000", "Full-time", " this week", " online", "5 likes", "3 days ago", "yesterday", "=", "?v=9",
+    "deadbeef1234cafe", "aB3dEfGhIjKlMnOpQrSt1", "550e8400-e29b-41d4-a716-446655440000", "Copyright ©",
+]  # fmt: skip
+
+
+def _texts(count: int = 4000) -> list[str]:
+    rng = random.Random(5)
+    return ["".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 12))) for _ in range(count)]
+
+
+def _plain_readable(text: str) -> str:
+    text = " ".join(text.replace("\u200b", "").replace("\u00ad", "").split())
+    return _SPACE_BEFORE_PUNCT.sub("", text)
+
+
+def test_readable_fast_path_matches_the_plain_steps() -> None:
+    for text in _texts():
+        assert readable(text) == _plain_readable(text), repr(text)
+
+
+def test_noise_is_the_same_whether_the_digit_test_is_known_or_not() -> None:
+    for text in _texts():
+        if text.isascii() and re.search(r"\d", text):
+            assert _strip_noise(text, digits=True) == _strip_noise(text), repr(text)
+
+
+def _blocks(html: str) -> list[tuple[str, str]]:
+    page = extract_page(html, Watch(competitor="c", url="http://x/", kind=PageKind.OTHER))
+    return [(b.kind, b.text) for b in page.blocks]
+
+
+def test_plain_and_nested_tables_read_row_by_row() -> None:
+    plain = "<table><tr><th>Plan</th><th>Price</th></tr><tr><td>Pro</td><td>$49</td></tr></table>"
+    assert _blocks(f"<html><body>{plain}</body></html>") == [(BlockKind.TABLE_ROW, "Pro | Price: $49")]
+    nested = (
+        "<table><tr><td>Outer <table><tr><td>in a</td><td>in b</td></tr></table></td><td>x</td></tr>"
+        "<tr><td>r2</td><td>y</td></tr></table>"
+    )
+    assert _blocks(f"<html><body>{nested}</body></html>") == [
+        (BlockKind.TABLE_ROW, "Outer in ain b | x"),
+        (BlockKind.TABLE_ROW, "r2 | y"),
+    ]
+    # a row nested in a cell-less wrapper inside another row: each cell stays with its own row
+    odd = "<table><tr><td>a</td><div><tr><td>b</td></tr></div><td>c</td></tr></table>"
+    assert _blocks(f"<html><body>{odd}</body></html>") == [(BlockKind.TABLE_ROW, "a | c"), (BlockKind.TABLE_ROW, "b")]
+
+
+def test_a_long_mixed_container_is_no_group_and_a_repeated_one_is() -> None:
+    mixed = "".join(f"<p class='c{n % 5}'>para {n} words</p>" for n in range(40))
+    page = extract_page(f"<html><body><main>{mixed}</main></body></html>", Watch(competitor="c", url="http://x/"))
+    assert all(b.group is None for b in page.blocks)
+    cards = "".join(f"<div class='card'><p>Card {n}</p></div>" for n in range(8)) + "<p>odd one</p>"
+    page = extract_page(f"<html><body><main>{cards}</main></body></html>", Watch(competitor="c", url="http://x/"))
+    assert {b.group for b in page.blocks} == {"main.#1"}
+
+
+def test_hidden_panels_named_by_aria_controls_stay() -> None:
+    html = (
+        "<html><body><button aria-controls='p1 p2'>Open</button><div id='p2' hidden>Panel text</div>"
+        "<div id='p3' hidden>Gone</div><div style='display:none'>Also gone</div><p>Kept</p></body></html>"
+    )
+    texts = [text for _, text in _blocks(html)]
+    assert "Panel text" in texts and "Kept" in texts
+    assert "Gone" not in texts and "Also gone" not in texts
+
+
+def test_blocks_built_without_init_equal_blocks_built_with_it() -> None:
+    page = extract_page("<html><body><h1>T</h1><p>x</p></body></html>", Watch(competitor="c", url="http://x/"))
+    for block in page.blocks:
+        assert block == Block(block.kind, block.text, block.path, block.group)
+        assert hash(block) == hash(Block(block.kind, block.text, block.path, block.group))
