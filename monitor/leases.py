@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.dml import ReturningInsert
 
 from monitor.errors import StoreError
@@ -55,13 +55,33 @@ class Leases:
         self.owner = owner or new_owner()
         self._take = _take_statement(engine.dialect.name)
 
-    def take(self, key: str, *, ttl: timedelta) -> bool:
-        """Claim ``key`` for ``ttl``; False when another live owner holds it."""
+    def take(self, key: str, *, ttl: timedelta, conn: Connection | None = None) -> bool:
+        """Claim ``key`` for ``ttl``; False when another live owner holds it. In ``conn``'s
+        transaction when given (it holds only once that commits), else in its own."""
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.take(key, ttl=ttl, conn=own)
         now = utcnow()
-        with self.engine.begin() as conn:
-            won = conn.execute(self._take, {"key": key, "owner": self.owner, "until": now + ttl, "now": now})
-            return won.first() is not None
+        won = conn.execute(self._take, {"key": key, "owner": self.owner, "until": now + ttl, "now": now})
+        return won.first() is not None
 
-    def release(self, key: str) -> None:
-        with self.engine.begin() as conn:
+    def release(self, key: str, *, conn: Connection | None = None) -> None:
+        if conn is None:
+            with self.engine.begin() as own:
+                own.execute(_RELEASE, {"key": key, "owner": self.owner})
+        else:
             conn.execute(_RELEASE, {"key": key, "owner": self.owner})
+
+
+class Claim:
+    """A lease held for one piece of work, given back once: in the work's last write when it
+    can be (``monitor.store_checks``), else by ``release`` at the end."""
+
+    def __init__(self, leases: Leases, key: str) -> None:
+        self.leases, self.key = leases, key
+        self.released = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.leases.release(self.key)
+            self.released = True

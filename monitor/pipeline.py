@@ -16,7 +16,7 @@ from datetime import timedelta
 from monitor.delivery import Dispatcher
 from monitor.diff import block_signature, diff_snapshots
 from monitor.grading import Grader, Held
-from monitor.leases import Leases
+from monitor.leases import Claim, Leases
 from monitor.noise import confirm_change, is_flapping
 from monitor.normalize import normalizing
 from monitor.records import (
@@ -111,15 +111,16 @@ class Pipeline:
         """
         key = f"page:{watch.url}"
         waited = 0.0
-        while not self.leases.take(key, ttl=PAGE_LEASE):
+        while (claimed := self.store.claim_page(watch.url, self.leases, key=key, ttl=PAGE_LEASE)) is None:
             if waited >= PAGE_LEASE.total_seconds():
                 error = FetchError(FetchErrorKind.TIMEOUT, "another daemon has been checking this page for too long")
                 return PageOutcome(watch.competitor, watch.url, "error", error)
             await asyncio.sleep(LEASE_POLL)
             waited += LEASE_POLL
+        claim, state = claimed
         try:
             with normalizing(watch.normalize):  # block keys and signatures by this page's options
-                return await self._check(watch)
+                return await self._check(watch, state, claim)
         except Exception as exc:  # noqa: BLE001 - isolate one watch's run from the others
             log.exception("checking %s failed", watch.url)
             return PageOutcome(
@@ -129,10 +130,10 @@ class Pipeline:
                 FetchError(FetchErrorKind.EXTRACT, f"internal error: {exc!r}"),
             )
         finally:
-            self.leases.release(key)
+            claim.release()  # when no record gave the lease back (an internal error)
 
-    async def _check(self, watch: Watch) -> PageOutcome:
-        state = self.store.page_state(watch.url)
+    async def _check(self, watch: Watch, state: PageState, claim: Claim) -> PageOutcome:
+        """Each outcome is one write, which also gives the page's lease back (``claim``)."""
         fetcher = self.fetchers[watch.render]
         result: FetchResult = await fetcher.fetch(
             watch,
@@ -140,21 +141,24 @@ class Pipeline:
             last_modified=state.last_modified if state.last_id else None,
         )
         if result.error is not None:
-            return self._failed(watch, result, result.error, state)
+            return self._failed(watch, result, result.error, state, claim)
         if result.not_modified or (state.last_id is not None and raw_hash(result.text or "") == state.raw_hash):
-            event = self.store.record_unchanged(watch, result, raw_hash=None, state=state)
+            event = self.store.record_unchanged(watch, result, raw_hash=None, state=state, claim=claim)
             return self._outcome(watch, "unchanged", health=event)
 
         assert result.text is not None
         digest = raw_hash(result.text)
         extracted = await self.extractor.extract(result.text, watch)
         if not extracted.block_count:
-            return self._failed(watch, result, FetchError(FetchErrorKind.EMPTY, "the page has no readable text"), state)
+            error = FetchError(FetchErrorKind.EMPTY, "the page has no readable text")
+            return self._failed(watch, result, error, state, claim)
         if state.last_id is None:
-            _, _, event = self.store.record_snapshot(watch, result, extracted, raw_hash=digest, state=state)
+            _, _, event = self.store.record_snapshot(
+                watch, result, extracted, raw_hash=digest, state=state, claim=claim
+            )
             return self._outcome(watch, "first", health=event)
         if extracted.content_hash == state.last_hash:
-            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state)
+            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state, claim=claim)
             return self._outcome(watch, "unchanged", health=event)
 
         page = extracted.page
@@ -167,13 +171,13 @@ class Pipeline:
             volatile = effective_volatile(watch, slots, (last.page, page))
             change = diff_snapshots(watch, last, _draft(result, page), volatile=volatile)
         if change is None:
-            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state)
+            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state, claim=claim)
             return self._outcome(watch, "unchanged", health=event)
 
         flapping = is_flapping(self.store.content_hashes(watch.url), page.content_hash)
         quiet_variant = flapping and state.variant_reported
         snapshot_id, change_id, event = self.store.record_snapshot(
-            watch, result, page, raw_hash=digest, change=change, variant=flapping, state=state
+            watch, result, page, raw_hash=digest, change=change, variant=flapping, state=state, claim=claim
         )
         assert change_id is not None
         stored = replace(change, after_id=snapshot_id)
@@ -206,9 +210,11 @@ class Pipeline:
         )
         return agreed, slots + new
 
-    def _failed(self, watch: Watch, result: FetchResult, error: FetchError, state: PageState) -> PageOutcome:
+    def _failed(
+        self, watch: Watch, result: FetchResult, error: FetchError, state: PageState, claim: Claim
+    ) -> PageOutcome:
         failed = replace(result, error=error, text=None)
-        event = self.store.record_error(watch, failed, state=state)
+        event = self.store.record_error(watch, failed, state=state, claim=claim)
         if event is not None:
             self.dispatcher.queue_health(event)
         return PageOutcome(watch.competitor, watch.url, "error", error, health=event)

@@ -9,7 +9,10 @@ so no other daemon writes its row meanwhile.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -17,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from monitor import codec
 from monitor.codec import EncodedPage
+from monitor.leases import Claim, Leases
 from monitor.records import Change, FetchResult, HealthEvent, Page, Watch
 from monitor.tables import ChangeRow, CheckRow, PageRow, SnapshotRow
 
@@ -95,6 +99,24 @@ class CheckRecords:
         with self.engine.connect() as conn:
             return read_state(conn, url)
 
+    def claim_page(self, url: str, leases: Leases, *, key: str, ttl: timedelta) -> tuple[Claim, PageState] | None:
+        """Lease a page for its check and read its state, in one transaction; None when another
+        daemon is checking it. Pass the claim to the check's ``record_*`` to give it back there."""
+        with self.engine.begin() as conn:
+            if not leases.take(key, ttl=ttl, conn=conn):
+                return None
+            return Claim(leases, key), read_state(conn, url)
+
+    @contextmanager
+    def _writing(self, claim: Claim | None) -> Iterator[Connection]:
+        """One transaction for a check's outcome, which also gives the page's lease back."""
+        with self.engine.begin() as conn:
+            yield conn
+            if claim is not None and not claim.released:
+                claim.leases.release(claim.key, conn=conn)
+        if claim is not None:
+            claim.released = True  # only now: it is released when the outcome is committed
+
     def record_unchanged(
         self,
         watch: Watch,
@@ -103,8 +125,9 @@ class CheckRecords:
         raw_hash: str | None,
         status: str = "unchanged",
         state: PageState | None = None,
+        claim: Claim | None = None,
     ) -> HealthEvent | None:
-        with self.engine.begin() as conn:
+        with self._writing(claim) as conn:
             event = _mark_success(conn, watch, result, raw_hash, state)
             if status != "unchanged" or event is not None:  # an unchanged check lives in the page row only
                 conn.execute(_NEW_CHECK, {"url": watch.url, "checked_at": result.fetched_at, "status": status})
@@ -120,6 +143,7 @@ class CheckRecords:
         change: Change | None = None,
         variant: bool = False,
         state: PageState | None = None,
+        claim: Claim | None = None,
     ) -> tuple[int, int | None, HealthEvent | None]:
         """Store a new snapshot, and the change that leads to it, in one transaction.
 
@@ -127,7 +151,7 @@ class CheckRecords:
         Returns the snapshot id, the change id (None for a baseline) and any health event.
         """
         encoded = page if isinstance(page, EncodedPage) else EncodedPage.of(page)
-        with self.engine.begin() as conn:
+        with self._writing(claim) as conn:
             # a flapping page is reported once; a change that is not a flip ends the episode
             extra = {"variant_reported": variant} if change is not None else {}
             event = _mark_success(conn, watch, result, raw_hash, state, **extra)
@@ -172,9 +196,11 @@ class CheckRecords:
             )
             return snapshot_id, change_id, event
 
-    def record_error(self, watch: Watch, result: FetchResult, *, state: PageState | None = None) -> HealthEvent | None:
+    def record_error(
+        self, watch: Watch, result: FetchResult, *, state: PageState | None = None, claim: Claim | None = None
+    ) -> HealthEvent | None:
         assert result.error is not None
-        with self.engine.begin() as conn:
+        with self._writing(claim) as conn:
             state = state or read_state(conn, watch.url)
             page_id = state.page_id if state.page_id is not None else _new_page(conn, watch)
             streak = state.error_streak + 1

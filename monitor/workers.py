@@ -14,7 +14,6 @@ process. A frame is a 4-byte length and a pickle; a worker answers its jobs in o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import pickle
@@ -73,83 +72,99 @@ class Extractor:
         await asyncio.gather(*(w.stop() for w in procs))
 
 
-class _Worker:
-    """One child process and the futures of the jobs it has been sent, oldest first."""
+class _Worker(asyncio.SubprocessProtocol):
+    """One child process, as an asyncio protocol: answers arrive as pipe data and resolve the
+    futures of the jobs sent, oldest first (a worker answers in order)."""
 
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
+    def __init__(self) -> None:
         self.pending: deque[asyncio.Future[Encoded]] = deque()
         self.alive = True
-        self._reader = asyncio.create_task(self._read_answers())
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._buffer = bytearray()
+        self._exited = asyncio.get_running_loop().create_future()
 
     @classmethod
     async def start(cls) -> _Worker:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
-        process = await asyncio.create_subprocess_exec(
+        _, worker = await asyncio.get_running_loop().subprocess_exec(
+            cls,
             sys.executable,
             "-m",
             "monitor.workers",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=None,  # a worker's crash report goes where the daemon's own errors go
             env=env,
         )
-        return cls(process)
+        return worker
+
+    @property
+    def pid(self) -> int | None:
+        return self._transport.get_pid() if self._transport is not None else None
 
     async def run(self, html: str, watch: Watch) -> Encoded:
-        assert self.process.stdin is not None
-        if not self.alive:
+        requests = self._transport.get_pipe_transport(0) if self._transport is not None else None
+        if not self.alive or requests is None or requests.is_closing():
             raise WorkerError("the extraction worker has exited")
         payload = pickle.dumps((html, watch), protocol=pickle.HIGHEST_PROTOCOL)
         future: asyncio.Future[Encoded] = asyncio.get_running_loop().create_future()
-        # queued and written with no await between: the reader answers futures in writing order,
-        # and fails this one too if the worker dies
-        self.pending.append(future)
-        self.process.stdin.write(_HEADER.pack(len(payload)) + payload)
-        with contextlib.suppress(ConnectionError):  # the worker died: the reader fails the future
-            await self.process.stdin.drain()
+        self.pending.append(future)  # answered in writing order, or failed if the worker dies
+        assert isinstance(requests, asyncio.WriteTransport)
+        requests.write(_HEADER.pack(len(payload)) + payload)  # buffered by the loop: never blocks
         return await future
 
-    async def _read_answers(self) -> None:
-        assert self.process.stdout is not None
-        try:
-            while True:
-                (size,) = _HEADER.unpack(await self.process.stdout.readexactly(_HEADER.size))
-                ok, value = pickle.loads(await self.process.stdout.readexactly(size))
-                future = self.pending.popleft()
-                if future.done():  # its check was cancelled
-                    continue
-                if ok:
-                    future.set_result(value)
-                else:
-                    future.set_exception(WorkerError(f"extraction failed in a worker: {value}"))
-        except (asyncio.IncompleteReadError, ConnectionError):
-            await self.process.wait()  # the worker exited
-        except asyncio.CancelledError:
-            self.process.kill()  # the loop is ending without stop(): the worker must not outlive it
-            raise
-        finally:
-            self.alive = False
-            failed = [f for f in self.pending if not f.done()]
-            for future in failed:
-                future.set_exception(
-                    WorkerError(f"an extraction worker exited (code {self.process.returncode}) mid-page")
-                )
-            if failed:
-                log.warning(
-                    "an extraction worker exited (code %s); %d pages failed", self.process.returncode, len(failed)
-                )
-            self.pending.clear()
-
     async def stop(self) -> None:
-        if self.process.stdin is not None and not self.process.stdin.is_closing():
-            self.process.stdin.close()  # end of input: the worker finishes and exits
+        if self._transport is None:
+            return
+        requests = self._transport.get_pipe_transport(0)
+        if requests is not None:
+            requests.close()  # end of input: the worker finishes what it has and exits
         try:
-            await asyncio.wait_for(self.process.wait(), timeout=10)
+            await asyncio.wait_for(asyncio.shield(self._exited), timeout=10)
         except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._reader
+            log.warning("an extraction worker did not exit in 10 s; killing it")
+        self._transport.close()  # kills it if it is still running, and closes the pipes
+
+    # ---- asyncio.SubprocessProtocol ------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+
+    def pipe_data_received(self, fd: int, data: bytes | str) -> None:
+        assert isinstance(data, bytes)
+        self._buffer += data
+        while len(self._buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self._buffer)
+            if len(self._buffer) < _HEADER.size + size:
+                return
+            ok, value = pickle.loads(self._buffer[_HEADER.size : _HEADER.size + size])
+            del self._buffer[: _HEADER.size + size]
+            future = self.pending.popleft()
+            if future.done():  # its check was cancelled
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(WorkerError(f"extraction failed in a worker: {value}"))
+
+    def process_exited(self) -> None:
+        self.alive = False  # no new jobs; answers already written may still be in the pipe
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The worker has exited and its pipes are drained: whatever is unanswered now never will be."""
+        assert self._transport is not None
+        self.alive = False
+        code = self._transport.get_returncode()
+        failed = [f for f in self.pending if not f.done()]
+        for future in failed:
+            future.set_exception(WorkerError(f"an extraction worker exited (code {code}) mid-page"))
+        if failed:
+            log.warning("an extraction worker exited (code %s); %d pages failed", code, len(failed))
+        self.pending.clear()
+        if not self._exited.done():
+            self._exited.set_result(code)
+        self._transport.close()  # marks it closed: nothing is left for the collector to warn of
 
 
 def _extract_encoded(html: str, watch: Watch) -> Encoded:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from monitor.records import (
     Alert,
@@ -147,3 +149,28 @@ def test_volatile_slots_accumulate(store):
     store.add_volatile(WATCH.url, {viewing.signature: viewing.to_json()}, reason="differed")
     assert store.volatile_slots(WATCH.url) == [viewing, quote]
     assert [r.hits for r in store.volatile_rows(WATCH.url)] == [2, 1]
+
+
+def test_a_page_claim_is_given_back_by_the_checks_write_and_only_then(store):
+    from monitor.leases import Leases
+
+    a, b = Leases(store.engine, owner="a"), Leases(store.engine, owner="b")
+    ttl = timedelta(minutes=10)
+    claimed = store.claim_page(WATCH.url, a, key="page:x", ttl=ttl)
+    assert claimed is not None and claimed[1].last_id is None
+    claim, state = claimed
+    assert store.claim_page(WATCH.url, b, key="page:x", ttl=ttl) is None  # a is checking it
+
+    store.record_snapshot(WATCH, fetched(), page("$49"), raw_hash="r1", state=state, claim=claim)
+    assert claim.released
+    claim.release()  # the usual end of a check: nothing left to give back
+    claimed = store.claim_page(WATCH.url, b, key="page:x", ttl=ttl)
+    assert claimed is not None and claimed[1].last_id is not None  # b sees a's snapshot with the lease
+    claim, state = claimed
+
+    untitled = replace(page("$59"), title=None)  # NOT NULL: the write fails
+    with pytest.raises(IntegrityError):  # and the lease stays with its check until the check's end
+        store.record_snapshot(WATCH, fetched(), untitled, raw_hash="r2", state=state, claim=claim)
+    assert not claim.released and store.claim_page(WATCH.url, a, key="page:x", ttl=ttl) is None
+    claim.release()
+    assert store.claim_page(WATCH.url, a, key="page:x", ttl=ttl) is not None
