@@ -7,9 +7,11 @@ separate process on loopback, then in this one run measures:
   1. plain concurrent httpx GETs of every page (the ceiling),
   2. a first crawl through the whole pipeline (fetch, extract, store the baseline),
   3. an unchanged re-crawl (fetch, extract, compare, record the check),
-and prints pages per second and CPU seconds of each (this process plus its extraction
-workers; --workers 0 parses in the event loop), and the pipeline's rates as ratios of the
-ceiling. One App serves both crawls, as in the daemon; its start-up is not timed.
+and prints pages per second and CPU time of each: this process, its extraction workers
+(--workers 0 parses in the event loop) and the page server, which shares the cores. Each
+round pairs a ceiling with both crawls on a fresh store, so a shared machine's changing load
+weighs on both sides of a ratio; the median ratio over --rounds is the figure. One App serves
+both crawls of a round, as in the daemon; its start-up is not timed.
 Targets (issue 5): first crawl >= 0.5x the ceiling; re-crawl faster than the first.
 """
 
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,7 +146,8 @@ async def measure(label: str, coro_factory, pages: int, *, server: int) -> float
 
 
 async def run(config, urls: list[str], args: argparse.Namespace, *, server: int) -> tuple[float, float, float]:  # type: ignore[no-untyped-def]
-    """One App for both crawls, as the daemon runs; its start-up (imports, worker processes) is not timed."""
+    """One round: the ceiling, then one App for both crawls, as the daemon runs; the App's
+    start-up (imports, worker processes) is not timed."""
     from monitor.app import App
 
     ceiling = await measure(
@@ -170,13 +174,19 @@ async def run(config, urls: list[str], args: argparse.Namespace, *, server: int)
 
 
 def main() -> None:
+    from monitor.workers import default_workers
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--size", type=int, default=60_000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument(
-        "--workers", type=int, default=0, help="fetch.extract_workers: parsing processes (0: in the loop)"
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="fetch.extract_workers: parsing processes (default: one per core, at most 4; 0: in the loop)",
     )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of ceiling + both crawls (fresh store each)")
     args = parser.parse_args()
 
     from bench.corpus_run import free_port
@@ -186,21 +196,32 @@ def main() -> None:
     server = subprocess.Popen(
         [sys.executable, "-c", SERVER, str(port), str(args.size), str(args.pages)], stdout=subprocess.PIPE
     )
+    rounds = []
     try:
         assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
         urls = [f"http://127.0.0.1:{port}/p{i}" for i in range(args.pages)]
         random.Random(1).shuffle(urls)
+        print(f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}, {args.workers} workers")
         with tempfile.TemporaryDirectory() as tmp:
-            config = load_config(write_config(Path(tmp), urls, args.concurrency, args.workers))
-            print(f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}")
-
-            first, again, ceiling = asyncio.run(run(config, urls, args, server=server.pid))
+            for number in range(1, args.rounds + 1):
+                print(f"round {number}")
+                folder = Path(tmp) / f"round{number}"
+                folder.mkdir()
+                config = load_config(write_config(folder, urls, args.concurrency, args.workers))
+                rounds.append(asyncio.run(run(config, urls, args, server=server.pid)))
     finally:
         server.terminate()
         server.wait()
-    print(f"first crawl / ceiling:      {first / ceiling:.2f}  (target >= 0.50)")
-    print(f"re-crawl / ceiling:         {again / ceiling:.2f}")
-    print(f"re-crawl / first crawl:     {again / first:.2f}  (target > 1.00)")
+    firsts = [first / ceiling for first, _, ceiling in rounds]
+    agains = [again / ceiling for _, again, ceiling in rounds]
+    speedups = [again / first for first, again, _ in rounds]
+
+    def figures(values: list[float]) -> str:
+        return f"median {statistics.median(values):.2f}  (rounds: {', '.join(f'{v:.2f}' for v in values)})"
+
+    print(f"first crawl / ceiling:   {figures(firsts)}  target >= 0.50")
+    print(f"re-crawl / ceiling:      {figures(agains)}")
+    print(f"re-crawl / first crawl:  {figures(speedups)}  target > 1.00")
 
 
 if __name__ == "__main__":
