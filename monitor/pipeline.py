@@ -148,7 +148,10 @@ class Pipeline:
 
         assert result.text is not None
         digest = raw_hash(result.text)
-        extracted = await self.extractor.extract(result.text, watch)
+        extracted = await self.extractor.extract(result.text, watch, unless=state.last_hash)
+        if extracted is None:  # the same content as the last snapshot
+            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state, claim=claim)
+            return self._outcome(watch, "unchanged", health=event)
         if not extracted.block_count:
             error = FetchError(FetchErrorKind.EMPTY, "the page has no readable text")
             return self._failed(watch, result, error, state, claim)
@@ -157,9 +160,6 @@ class Pipeline:
                 watch, result, extracted, raw_hash=digest, state=state, claim=claim
             )
             return self._outcome(watch, "first", health=event)
-        if extracted.content_hash == state.last_hash:
-            event = self.store.record_unchanged(watch, result, raw_hash=digest, state=state, claim=claim)
-            return self._outcome(watch, "unchanged", health=event)
 
         page = extracted.page
         last = self.store.snapshot(state.last_id)
@@ -200,7 +200,9 @@ class Pipeline:
         if second.error is not None or second.text is None:
             log.info("confirmation fetch of %s failed (%s); keeping the first fetch", watch.url, second.error)
             return first, slots
-        second_page = (await self.extractor.extract(second.text, watch)).page
+        extracted = await self.extractor.extract(second.text, watch)
+        assert extracted is not None  # asked without ``unless``
+        second_page = extracted.page
         agreed, learned = confirm_change(before, first, second_page)
         if not learned:
             return agreed, slots

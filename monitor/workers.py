@@ -51,11 +51,17 @@ class Extractor:
         self._procs: list[_Worker] = []
         self._starting: asyncio.Lock | None = None  # made in the loop that uses it
 
-    async def extract(self, html: str, watch: Watch) -> EncodedPage:
+    async def extract(self, html: str, watch: Watch, *, unless: str | None = None) -> EncodedPage | None:
+        """The page, or None when its content hash is ``unless`` (the last snapshot's): an
+        unchanged page is neither encoded nor sent back."""
         if self.workers <= 0:
-            return EncodedPage.of(extract_page(html, watch))
+            page = extract_page(html, watch)
+            return None if page.content_hash == unless else EncodedPage.of(page)
         worker = await self._least_busy()
-        url, title, content_hash, block_count, blocks_json, facts_json = await worker.run(html, watch)
+        answer = await worker.run(html, watch, unless)
+        if answer is None:
+            return None
+        url, title, content_hash, block_count, blocks_json, facts_json = answer
         return EncodedPage(url, title, content_hash, block_count, blocks_json=blocks_json, facts_json=facts_json)
 
     async def _least_busy(self) -> _Worker:
@@ -77,7 +83,7 @@ class _Worker(asyncio.SubprocessProtocol):
     futures of the jobs sent, oldest first (a worker answers in order)."""
 
     def __init__(self) -> None:
-        self.pending: deque[asyncio.Future[Encoded]] = deque()
+        self.pending: deque[asyncio.Future[Encoded | None]] = deque()
         self.alive = True
         self._transport: asyncio.SubprocessTransport | None = None
         self._buffer = bytearray()
@@ -102,12 +108,12 @@ class _Worker(asyncio.SubprocessProtocol):
     def pid(self) -> int | None:
         return self._transport.get_pid() if self._transport is not None else None
 
-    async def run(self, html: str, watch: Watch) -> Encoded:
+    async def run(self, html: str, watch: Watch, unless: str | None) -> Encoded | None:
         requests = self._transport.get_pipe_transport(0) if self._transport is not None else None
         if not self.alive or requests is None or requests.is_closing():
             raise WorkerError("the extraction worker has exited")
-        payload = pickle.dumps((html, watch), protocol=pickle.HIGHEST_PROTOCOL)
-        future: asyncio.Future[Encoded] = asyncio.get_running_loop().create_future()
+        payload = pickle.dumps((html, watch, unless), protocol=pickle.HIGHEST_PROTOCOL)
+        future: asyncio.Future[Encoded | None] = asyncio.get_running_loop().create_future()
         self.pending.append(future)  # answered in writing order, or failed if the worker dies
         assert isinstance(requests, asyncio.WriteTransport)
         requests.write(_HEADER.pack(len(payload)) + payload)  # buffered by the loop: never blocks
@@ -167,10 +173,13 @@ class _Worker(asyncio.SubprocessProtocol):
         self._transport.close()  # marks it closed: nothing is left for the collector to warn of
 
 
-def _extract_encoded(html: str, watch: Watch) -> Encoded:
+def _extract_encoded(html: str, watch: Watch, unless: str | None) -> Encoded | None:
     """extract_page sent back as the JSON the store keeps: two strings cross between processes
-    far cheaper than hundreds of records, and the event loop encodes nothing."""
+    far cheaper than hundreds of records, and the event loop encodes nothing. None when the
+    content hash is ``unless``."""
     page = extract_page(html, watch)
+    if page.content_hash == unless:
+        return None
     blocks_json, facts_json = codec.blocks_to_json(page.blocks), codec.facts_to_json(page.facts)
     return page.url, page.title, page.content_hash, len(page.blocks), blocks_json, facts_json
 
@@ -186,10 +195,10 @@ def _read_frame(stream: BinaryIO) -> bytes | None:
 def serve(requests: BinaryIO, answers: BinaryIO) -> None:
     """The worker's loop: a page in, its extraction (or the error) out, until end of input."""
     while (frame := _read_frame(requests)) is not None:
-        html, watch = pickle.loads(frame)
+        html, watch, unless = pickle.loads(frame)
         answer: tuple[bool, Any]
         try:
-            answer = (True, _extract_encoded(html, watch))
+            answer = (True, _extract_encoded(html, watch, unless))
         except Exception as exc:  # noqa: BLE001 - one bad page must not end the worker
             answer = (False, f"{type(exc).__name__}: {exc}")
         payload = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)

@@ -43,6 +43,21 @@ def test_a_worker_gives_what_the_loop_gives_and_the_stored_json():
         assert codec.blocks_from_json(encoded.blocks_json) == expected.blocks
 
 
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_page_whose_content_is_the_last_snapshots_comes_back_as_none(workers):
+    same = extract_page(HTML, WATCH).content_hash
+
+    async def go():  # type: ignore[no-untyped-def]
+        extractor = Extractor(workers=workers)
+        try:
+            return await extractor.extract(HTML, WATCH, unless=same), await extractor.extract(HTML, WATCH, unless="x")
+        finally:
+            await extractor.aclose()
+
+    unchanged, changed = run(go())
+    assert unchanged is None and changed is not None and changed.content_hash == same
+
+
 def test_a_page_that_fails_in_a_worker_fails_alone():
     async def go():  # type: ignore[no-untyped-def]
         extractor = Extractor(workers=1)
