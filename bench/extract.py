@@ -1,6 +1,6 @@
 """Extraction + diff cost on ~150 KB pages, beside lxml alone parsing the same pages.
 
-    .venv/bin/python bench/extract.py [CORPUS_DIR] [--rounds N] [--size KB]
+    .venv/bin/python bench/extract.py [CORPUS_DIR] [--rounds N] [--size KB] [--crawl-pages]
 
 Pages are the corpus's static pages with noise rendered (padded by repeating their main
 content up to --size when smaller); without a corpus, pages are generated. Each sample is
@@ -100,6 +100,19 @@ def generated_pairs(size: int, seed: int, count: int = 24) -> list[tuple[str, st
     return pairs
 
 
+def crawl_pairs(size: int, count: int = 24) -> list[tuple[str, str, str, str]]:
+    """bench/crawl.py's served pages (its page() function), before and after a counter tick."""
+    from crawl import SERVER  # bench/ is on sys.path when this script runs
+
+    namespace: dict = {}
+    exec(SERVER.split("size = int")[0], namespace)  # the page generator, not the server
+    pages = [namespace["page"](i, size) for i in range(count)]
+    return [
+        (f"crawl/{i}", "product", p.replace("{COUNTER}", "100"), p.replace("{COUNTER}", "101"))
+        for i, p in enumerate(pages)
+    ]
+
+
 def cpu(fn) -> float:
     start = time.process_time()
     fn()
@@ -113,11 +126,16 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=150, help="target page size in KB")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument(
+        "--crawl-pages", action="store_true", help="bench/crawl.py's generated pages (--size 60 for its default)"
+    )
+    parser.add_argument(
         "--warm", action="store_true", help="keep normalisation caches between pages (a daemon's steady state)"
     )
     args = parser.parse_args()
     size = args.size * 1000
-    if (args.corpus / "serve.py").exists():
+    if args.crawl_pages:
+        pairs, source = crawl_pairs(size), "bench/crawl.py pages"
+    elif (args.corpus / "serve.py").exists():
         pairs, source = corpus_pairs(args.corpus, size, args.seed), f"corpus {args.corpus}"
     else:
         pairs, source = generated_pairs(size, args.seed), "generated pages"
