@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!I")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # where ``monitor`` imports from
 Encoded = tuple[str, str, str, int, str, str]  # url, title, content hash, block count, blocks and facts JSON
+_WORKER_ARGS = ("-m", "monitor.workers")
+FAILED_STARTS = 3  # workers that die before their first answer, in a row, before the loop parses itself
 
 
 class WorkerError(RivalwatchError):
@@ -50,28 +52,38 @@ class Extractor:
         self.workers = workers
         self._procs: list[_Worker] = []
         self._starting: asyncio.Lock | None = None  # made in the loop that uses it
+        self._failed_starts = 0
 
     async def extract(self, html: str, watch: Watch, *, unless: str | None = None) -> EncodedPage | None:
         """The page, or None when its content hash is ``unless`` (the last snapshot's): an
         unchanged page is neither encoded nor sent back."""
-        if self.workers <= 0:
+        worker = await self._least_busy() if self.workers > 0 else None
+        if worker is None:
             page = extract_page(html, watch)
             return None if page.content_hash == unless else EncodedPage.of(page)
-        worker = await self._least_busy()
         answer = await worker.run(html, watch, unless)
         if answer is None:
             return None
         url, title, content_hash, block_count, blocks_json, facts_json = answer
         return EncodedPage(url, title, content_hash, block_count, blocks_json=blocks_json, facts_json=facts_json)
 
-    async def _least_busy(self) -> _Worker:
+    async def _least_busy(self) -> _Worker | None:
+        """The worker with the fewest pages queued; None when workers cannot run here."""
         if len(self._procs) < self.workers or not all(w.alive for w in self._procs):
             self._starting = self._starting or asyncio.Lock()
             async with self._starting:  # checks arrive together: start each worker once
+                for dead in (w for w in self._procs if not w.alive):
+                    self._failed_starts = 0 if dead.answered else self._failed_starts + 1
                 self._procs = [w for w in self._procs if w.alive]  # a dead worker is replaced
+                if self._failed_starts >= FAILED_STARTS and self.workers > 0:
+                    log.error(
+                        "extraction workers keep exiting before their first page (their errors are above); "
+                        "parsing pages in the daemon's own process instead"
+                    )
+                    self.workers = 0
                 while len(self._procs) < self.workers:
                     self._procs.append(await _Worker.start())
-        return min(self._procs, key=lambda w: len(w.pending))
+        return min(self._procs, key=lambda w: len(w.pending)) if self._procs else None
 
     async def aclose(self) -> None:
         procs, self._procs = self._procs, []
@@ -85,6 +97,7 @@ class _Worker(asyncio.SubprocessProtocol):
     def __init__(self) -> None:
         self.pending: deque[asyncio.Future[Encoded | None]] = deque()
         self.alive = True
+        self.answered = 0
         self._transport: asyncio.SubprocessTransport | None = None
         self._buffer = bytearray()
         self._exited = asyncio.get_running_loop().create_future()
@@ -95,8 +108,7 @@ class _Worker(asyncio.SubprocessProtocol):
         _, worker = await asyncio.get_running_loop().subprocess_exec(
             cls,
             sys.executable,
-            "-m",
-            "monitor.workers",
+            *_WORKER_ARGS,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=None,  # a worker's crash report goes where the daemon's own errors go
@@ -146,6 +158,7 @@ class _Worker(asyncio.SubprocessProtocol):
                 return
             ok, value = pickle.loads(self._buffer[_HEADER.size : _HEADER.size + size])
             del self._buffer[: _HEADER.size + size]
+            self.answered += 1
             future = self.pending.popleft()
             if future.done():  # its check was cancelled
                 continue

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor import codec
+from monitor import codec, workers
 from monitor.extract import extract_page
 from monitor.records import PageKind, Watch
 from monitor.workers import Extractor, WorkerError
@@ -89,6 +89,29 @@ def test_a_dead_worker_fails_its_pages_and_is_replaced():
             await extractor.aclose()
 
     assert run(go()).page == extract_page(HTML, WATCH)
+
+
+def test_workers_that_cannot_start_leave_parsing_to_the_loop(monkeypatch, caplog):
+    monkeypatch.setattr(workers, "_WORKER_ARGS", ("-c", "import sys; sys.exit(3)"))
+
+    async def go():  # type: ignore[no-untyped-def]
+        extractor = Extractor(workers=2)
+        failures = 0
+        try:
+            for _ in range(workers.FAILED_STARTS + 2):
+                try:
+                    return await extractor.extract(HTML, WATCH), failures, extractor.workers
+                except WorkerError as exc:
+                    assert "exited (code 3)" in str(exc) or "has exited" in str(exc)
+                    failures += 1
+            raise AssertionError("never fell back to the loop")
+        finally:
+            await extractor.aclose()
+
+    page, failures, left = run(go())
+    assert page.page == extract_page(HTML, WATCH) and left == 0
+    assert 1 <= failures <= workers.FAILED_STARTS
+    assert "parsing pages in the daemon's own process instead" in caplog.text
 
 
 LEFT_OPEN = """
