@@ -219,7 +219,13 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         answers.flush()
 
 
+WORKER_NICENESS = 10
+
+
 def main() -> None:
+    # a page's parse can wait a moment; the event loop, which fetches, stores and alerts for every
+    # page, must not: when the cores are busy the scheduler serves the daemon first
+    os.nice(WORKER_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the daemon's to handle; end of input ends us
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not corrupt the answers

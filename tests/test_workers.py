@@ -32,12 +32,17 @@ def test_a_worker_gives_what_the_loop_gives_and_the_stored_json():
     async def go():  # type: ignore[no-untyped-def]
         extractor = Extractor(workers=2)
         try:
-            return await asyncio.gather(*(extractor.extract(HTML, WATCH) for _ in range(5)))
+            results = await asyncio.gather(*(extractor.extract(HTML, WATCH) for _ in range(5)))
+            return results, [os.getpriority(os.PRIO_PROCESS, w.pid) for w in extractor._procs]
         finally:
             await extractor.aclose()
 
     expected = extract_page(HTML, WATCH)
-    for encoded in run(go()):
+    results, nice = run(go())
+    assert all(
+        n == os.getpriority(os.PRIO_PROCESS, 0) + workers.WORKER_NICENESS for n in nice
+    )  # they yield to the loop
+    for encoded in results:
         assert encoded.page == expected
         assert encoded.content_hash == expected.content_hash and encoded.block_count == len(expected.blocks)
         assert codec.blocks_from_json(encoded.blocks_json) == expected.blocks
