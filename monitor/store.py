@@ -8,13 +8,14 @@ the outbox only when it was delivered.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from monitor import codec
@@ -35,6 +36,20 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _create_tables(engine: Engine, *, attempts: int = 3) -> None:
+    """Create what is missing. Two processes opening a new database at once (the daemon starting
+    while ops run ``rivalwatch status``) can both find a table missing; the one that loses the
+    race looks again and finds it there."""
+    for attempt in range(attempts):
+        try:
+            SQLModel.metadata.create_all(engine)
+            return
+        except DBAPIError:  # "already exists": created meanwhile by the other process
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class Store(CheckRecords, HistoryQueries):
     def __init__(self, engine: Engine, *, broken_after: int = 3):
         self.engine = engine
@@ -49,8 +64,8 @@ class Store(CheckRecords, HistoryQueries):
             engine = create_engine(url, pool_pre_ping=not sqlite)
             if sqlite:
                 event.listen(engine, "connect", _sqlite_pragmas)
-            SQLModel.metadata.create_all(engine)
-        except (OperationalError, ValueError, ImportError) as exc:
+            _create_tables(engine)
+        except (DBAPIError, ValueError, ImportError) as exc:
             raise StoreError(f"cannot open the store at {url}: {exc}") from exc
         return cls(engine, broken_after=broken_after)
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from monitor.errors import StoreError
 from monitor.records import (
     Alert,
     Block,
@@ -174,3 +175,31 @@ def test_a_page_claim_is_given_back_by_the_checks_write_and_only_then(store):
     assert not claim.released and store.claim_page(WATCH.url, a, key="page:x", ttl=ttl) is None
     claim.release()
     assert store.claim_page(WATCH.url, a, key="page:x", ttl=ttl) is not None
+
+
+def test_processes_opening_a_new_database_at_once_all_get_it(tmp_path):
+    for n in range(8):
+        assert open_at_once(f"sqlite:///{tmp_path / f'race{n}.db'}", 4) == []
+
+
+def open_at_once(url: str, count: int) -> list[Exception]:
+    """Open one new database from ``count`` threads at the same moment; the errors they met."""
+    import threading
+
+    start, opened, errors = threading.Barrier(count), [], []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            opened.append(Store.open(url))
+        except StoreError as exc:  # the loser of the create-table race, before the fix
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for store in opened:
+        store.close()
+    return errors

@@ -103,7 +103,7 @@ def test_workers_that_cannot_start_leave_parsing_to_the_loop(monkeypatch, caplog
         extractor = Extractor(workers=2)
         failures = 0
         try:
-            for _ in range(workers.FAILED_STARTS + 2):
+            for _ in range(workers.FAILED_STARTS + 4):
                 try:
                     return await extractor.extract(HTML, WATCH), failures, extractor.workers
                 except WorkerError as exc:
@@ -115,7 +115,8 @@ def test_workers_that_cannot_start_leave_parsing_to_the_loop(monkeypatch, caplog
 
     page, failures, left = run(go())
     assert page.page == extract_page(HTML, WATCH) and left == 0
-    assert 1 <= failures <= workers.FAILED_STARTS
+    # a page sent to a worker not yet known to be dead fails too: at most one more per worker
+    assert 1 <= failures <= workers.FAILED_STARTS + 2
     assert "parsing pages in the daemon's own process instead" in caplog.text
 
 
