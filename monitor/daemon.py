@@ -127,6 +127,11 @@ class Daemon:
         self._schedule_all()
         log.warning("config reloaded: %d pages", len(self.app.watches))
         if old is not None:
+            # checks that started on the old config finish on it before its clients, store and
+            # parsing workers close under them
+            running = self.inflight - {asyncio.current_task()}
+            if running:
+                await asyncio.wait(running, timeout=STOP_GRACE.total_seconds())
             await old.aclose()
 
     def _schedule_all(self) -> None:

@@ -53,6 +53,7 @@ class Extractor:
         self._procs: list[_Worker] = []
         self._starting: asyncio.Lock | None = None  # made in the loop that uses it
         self._failed_starts = 0
+        self._closed = False
 
     async def extract(self, html: str, watch: Watch, *, unless: str | None = None) -> EncodedPage | None:
         """The page, or None when its content hash is ``unless`` (the last snapshot's): an
@@ -68,7 +69,10 @@ class Extractor:
         return EncodedPage(url, title, content_hash, block_count, blocks_json=blocks_json, facts_json=facts_json)
 
     async def _least_busy(self) -> _Worker | None:
-        """The worker with the fewest pages queued; None when workers cannot run here."""
+        """The worker with the fewest pages queued; None when workers cannot run here, or after
+        ``aclose`` (a check that outlives its extractor parses in the loop, and starts nothing)."""
+        if self._closed:
+            return None
         if len(self._procs) < self.workers or not all(w.alive for w in self._procs):
             self._starting = self._starting or asyncio.Lock()
             async with self._starting:  # checks arrive together: start each worker once
@@ -86,6 +90,7 @@ class Extractor:
         return min(self._procs, key=lambda w: len(w.pending)) if self._procs else None
 
     async def aclose(self) -> None:
+        self._closed = True
         procs, self._procs = self._procs, []
         await asyncio.gather(*(w.stop() for w in procs))
 

@@ -63,6 +63,18 @@ def test_a_page_whose_content_is_the_last_snapshots_comes_back_as_none(workers):
     assert unchanged is None and changed is not None and changed.content_hash == same
 
 
+def test_a_closed_extractor_parses_stragglers_in_the_loop_and_starts_no_worker():
+    async def go():  # type: ignore[no-untyped-def]
+        extractor = Extractor(workers=1)
+        await extractor.extract(HTML, WATCH)
+        await extractor.aclose()
+        late = await extractor.extract(HTML, WATCH)
+        return late, extractor._procs
+
+    late, procs = run(go())
+    assert late is not None and late.page == extract_page(HTML, WATCH) and procs == []
+
+
 def test_a_page_that_fails_in_a_worker_fails_alone():
     async def go():  # type: ignore[no-untyped-def]
         extractor = Extractor(workers=1)
