@@ -81,3 +81,74 @@ competitors:
     assert code == 0, text
     assert "colour" in text and "stopped" in text
     assert len(alerts.read_text().splitlines()) == 1  # alerted once, however many crawls followed
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The daemon's live extraction workers (zombies have ended)."""
+    found = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in children.read_text().split():
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                state = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:  # it ended meanwhile
+                continue
+            if b"monitor.workers" in cmdline and state != "Z":
+                found.append(int(child))
+    return found
+
+
+def test_a_good_edit_swaps_the_config_and_its_workers_without_losing_the_crawl(site, tmp_path):
+    html = (DATA / "pricing_v1.html").read_text().replace("{{", "").replace("}}", "")
+    site.set("/pricing", Response(html))
+    site.set("/plans", Response(html))
+    db = tmp_path / "rw.db"
+    config = tmp_path / "rivalwatch.yaml"
+    page = '      - {{url: "{url}", kind: pricing, every: 1s, robots: false}}\n'
+    head = f"""
+storage: sqlite:///{db}
+output: {tmp_path / "out"}
+fetch: {{per_host_delay: 0, retries: 0, extract_workers: 1}}
+detect: {{confirm_delay: 0}}
+responders: {{console: false}}
+competitors:
+  - name: Acme
+    pages:
+"""
+    config.write_text(head + page.format(url=site.url("/pricing")))
+    log = (tmp_path / "daemon.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)], stderr=log, stdout=log, cwd=ROOT
+    )
+    try:
+        poll(lambda: db.exists() and snapshot_count(db, site.url("/pricing")) == 1, what="the first page's baseline")
+        hits_before = site.hits("/pricing")
+        first_workers = worker_pids(proc.pid)
+        assert len(first_workers) == 1
+
+        site.set("/pricing", Response(html, delay=2.0))  # a check is always in flight when the reload comes
+        poll(lambda: site.hits("/pricing") > hits_before, what="a slow check")
+        config.write_text(head + page.format(url=site.url("/pricing")) + page.format(url=site.url("/plans")))
+        poll(lambda: snapshot_count(db, site.url("/plans")) == 1, what="the added page's baseline")
+        # the old config's worker is stopped once its checks are done; the new config has its own
+        poll(lambda: len(worker_pids(proc.pid)) == 1 and worker_pids(proc.pid) != first_workers, what="worker swap")
+        hits = site.hits("/pricing")
+        poll(lambda: site.hits("/pricing") > hits, what="crawls to go on after the reload")
+        assert proc.poll() is None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=60)
+        log.close()
+    text = (tmp_path / "daemon.log").read_text()
+    assert code == 0, text
+    assert "config reloaded: 2 pages" in text and "Traceback" not in text, text
+    # the checks that were running on the old config finished on it: none failed for the swap
+    assert error_checks(db, site.url("/pricing")) == [], text
+
+
+def error_checks(db: Path, url: str) -> list[str]:
+    store = Store.open(f"sqlite:///{db}")
+    try:
+        return [f"{c.error_kind}: {c.error_message}" for c in store.checks(url, limit=1000) if c.status == "error"]
+    finally:
+        store.close()
