@@ -22,7 +22,7 @@ import struct
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from monitor import codec
 from monitor.codec import EncodedPage
@@ -36,6 +36,7 @@ _HEADER = struct.Struct("!I")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)  # where ``monitor`` imports from
 Encoded = tuple[str, str, str, int, str, str]  # url, title, content hash, block count, blocks and facts JSON
 _WORKER_ARGS = ("-m", "monitor.workers")
+EXTRACT_TIMEOUT = 120.0  # seconds for a worker to answer a page, queue included; a 5 MB page takes ~1 s
 FAILED_STARTS = 3  # workers that die before their first answer, in a row, before the loop parses itself
 
 
@@ -78,6 +79,7 @@ class Extractor:
             async with self._starting:  # checks arrive together: start each worker once
                 for dead in (w for w in self._procs if not w.alive):
                     self._failed_starts = 0 if dead.answered else self._failed_starts + 1
+                    dead.discard()
                 self._procs = [w for w in self._procs if w.alive]  # a dead worker is replaced
                 if self._failed_starts >= FAILED_STARTS and self.workers > 0:
                     log.error(
@@ -101,7 +103,8 @@ class _Worker(asyncio.SubprocessProtocol):
 
     def __init__(self) -> None:
         self.pending: deque[asyncio.Future[Encoded | None]] = deque()
-        self.alive = True
+        self._running = True  # until the loop hears the process exit
+        self._stopping = False
         self.answered = 0
         self._transport: asyncio.SubprocessTransport | None = None
         self._buffer = bytearray()
@@ -122,24 +125,42 @@ class _Worker(asyncio.SubprocessProtocol):
         return worker
 
     @property
+    def alive(self) -> bool:
+        """False once the process has exited or its input pipe broke; a busy machine can tell the
+        loop of the broken pipe well before it reports the exit."""
+        requests = self._transport.get_pipe_transport(0) if self._transport is not None else None
+        return self._running and requests is not None and not requests.is_closing()
+
+    @property
     def pid(self) -> int | None:
         return self._transport.get_pid() if self._transport is not None else None
 
     async def run(self, html: str, watch: Watch, unless: str | None) -> Encoded | None:
         requests = self._transport.get_pipe_transport(0) if self._transport is not None else None
-        if not self.alive or requests is None or requests.is_closing():
+        if not self.alive or requests is None:
             raise WorkerError("the extraction worker has exited")
         payload = pickle.dumps((html, watch, unless), protocol=pickle.HIGHEST_PROTOCOL)
         future: asyncio.Future[Encoded | None] = asyncio.get_running_loop().create_future()
         self.pending.append(future)  # answered in writing order, or failed if the worker dies
-        assert isinstance(requests, asyncio.WriteTransport)
-        requests.write(_HEADER.pack(len(payload)) + payload)  # buffered by the loop: never blocks
-        return await future
+        cast(asyncio.WriteTransport, requests).write(_HEADER.pack(len(payload)) + payload)  # buffered: never blocks
+        try:
+            async with asyncio.timeout(EXTRACT_TIMEOUT):
+                return await future  # cancelled with its check: the answer is then skipped
+        except TimeoutError:
+            log.warning("an extraction worker gave no answer in %g s; killing it", EXTRACT_TIMEOUT)
+            self.discard()  # its pages fail, and the next page starts a new worker
+            raise WorkerError(f"no answer from the extraction worker in {EXTRACT_TIMEOUT:g} s") from None
+
+    def discard(self) -> None:
+        """Let go of a worker found dead: kill it if its process is somehow still there."""
+        if self._transport is not None:
+            self._transport.close()
 
     async def stop(self) -> None:
         if self._transport is None:
             return
         requests = self._transport.get_pipe_transport(0)
+        self._stopping = True
         if requests is not None:
             requests.close()  # end of input: the worker finishes what it has and exits
         try:
@@ -151,12 +172,10 @@ class _Worker(asyncio.SubprocessProtocol):
     # ---- asyncio.SubprocessProtocol ------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.SubprocessTransport)
-        self._transport = transport
+        self._transport = cast(asyncio.SubprocessTransport, transport)  # uvloop's is no subclass of it
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        assert isinstance(data, bytes)
-        self._buffer += data
+        self._buffer += cast(bytes, data)  # pipes opened without text mode carry bytes
         while len(self._buffer) >= _HEADER.size:
             (size,) = _HEADER.unpack_from(self._buffer)
             if len(self._buffer) < _HEADER.size + size:
@@ -172,13 +191,19 @@ class _Worker(asyncio.SubprocessProtocol):
             else:
                 future.set_exception(WorkerError(f"extraction failed in a worker: {value}"))
 
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 0 and not self._stopping and self._transport is not None:
+            # its input broke while we did not close it: it can take no page and may never answer
+            log.warning("an extraction worker's input closed (%s); killing it", exc or "closed by the worker")
+            self._transport.close()
+
     def process_exited(self) -> None:
-        self.alive = False  # no new jobs; answers already written may still be in the pipe
+        self._running = False  # no new jobs; answers already written may still be in the pipe
 
     def connection_lost(self, exc: Exception | None) -> None:
         """The worker has exited and its pipes are drained: whatever is unanswered now never will be."""
         assert self._transport is not None
-        self.alive = False
+        self._running = False
         code = self._transport.get_returncode()
         failed = [f for f in self.pending if not f.done()]
         for future in failed:
