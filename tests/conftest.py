@@ -55,6 +55,15 @@ def llm():
         yield server
 
 
+@pytest.fixture
+def api_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The key the test configs name (llm_support.KEY_ENV), set for this test only."""
+    from llm_support import KEY_ENV
+
+    monkeypatch.setenv(KEY_ENV, "sk-loopback-test")
+    return "sk-loopback-test"
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str | None:
     """The system Chromium, or None to use Playwright's own; skips when neither exists."""
