@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from loopback import Response
@@ -34,31 +36,44 @@ def snapshot_count(db: Path, url: str) -> int:
         store.close()
 
 
-def test_daemon_crawls_on_schedule_survives_bad_edit_and_stops_cleanly(site, tmp_path):
-    html = (DATA / "pricing_v1.html").read_text().replace("{{", "").replace("}}", "")
-    site.set("/pricing", Response(html))
-    db = tmp_path / "rw.db"
-    config = tmp_path / "rivalwatch.yaml"
-    good = f"""
-storage: sqlite:///{db}
+def config_text(tmp_path: Path, urls: list[str], *, fetch: str = "") -> str:
+    """A config crawling ``urls`` every second into ``tmp_path``/rw.db."""
+    pages = "".join(f'      - {{url: "{url}", kind: pricing, every: 1s, robots: false}}\n' for url in urls)
+    return f"""
+storage: sqlite:///{tmp_path / "rw.db"}
 output: {tmp_path / "out"}
-fetch: {{per_host_delay: 0, retries: 0}}
+fetch: {{per_host_delay: 0, retries: 0{fetch}}}
 detect: {{confirm_delay: 0}}
 responders: {{console: false}}
 competitors:
   - name: Acme
     pages:
-      - {{url: "{site.url("/pricing")}", kind: pricing, every: 1s, robots: false}}
-"""
+{pages}"""
+
+
+@contextmanager
+def daemon(config: Path, log: Path) -> Iterator[subprocess.Popen]:
+    """``rivalwatch run`` as ops start it, stopped with SIGTERM when the block ends; its exit code
+    is then ``returncode``."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)], stderr=out, stdout=out, cwd=ROOT
+        )
+        try:
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=60)
+
+
+def test_daemon_crawls_on_schedule_survives_bad_edit_and_stops_cleanly(site, tmp_path):
+    html = (DATA / "pricing_v1.html").read_text().replace("{{", "").replace("}}", "")
+    site.set("/pricing", Response(html))
+    db = tmp_path / "rw.db"
+    config = tmp_path / "rivalwatch.yaml"
+    good = config_text(tmp_path, [site.url("/pricing")])
     config.write_text(good)
-    log = (tmp_path / "daemon.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)],
-        stderr=log,
-        stdout=log,
-        cwd=ROOT,
-    )
-    try:
+    with daemon(config, tmp_path / "daemon.log") as proc:
         poll(lambda: db.exists() and snapshot_count(db, site.url("/pricing")) == 1, what="the baseline snapshot")
         site.set("/pricing", Response(html.replace("$49 per seat", "$59 per seat")))
         alerts = tmp_path / "out" / "alerts.jsonl"
@@ -73,12 +88,8 @@ competitors:
         hits = site.hits("/pricing")
         poll(lambda: site.hits("/pricing") > hits, what="crawls to go on after the bad edit")
         assert proc.poll() is None
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
-        log.close()
     text = (tmp_path / "daemon.log").read_text()
-    assert code == 0, text
+    assert proc.returncode == 0, text
     assert "colour" in text and "stopped" in text
     assert len(alerts.read_text().splitlines()) == 1  # alerted once, however many crawls followed
 
@@ -104,23 +115,8 @@ def test_a_good_edit_swaps_the_config_and_its_workers_without_losing_the_crawl(s
     site.set("/plans", Response(html))
     db = tmp_path / "rw.db"
     config = tmp_path / "rivalwatch.yaml"
-    page = '      - {{url: "{url}", kind: pricing, every: 1s, robots: false}}\n'
-    head = f"""
-storage: sqlite:///{db}
-output: {tmp_path / "out"}
-fetch: {{per_host_delay: 0, retries: 0, extract_workers: 1}}
-detect: {{confirm_delay: 0}}
-responders: {{console: false}}
-competitors:
-  - name: Acme
-    pages:
-"""
-    config.write_text(head + page.format(url=site.url("/pricing")))
-    log = (tmp_path / "daemon.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "monitor.cli", "run", "--config", str(config)], stderr=log, stdout=log, cwd=ROOT
-    )
-    try:
+    config.write_text(config_text(tmp_path, [site.url("/pricing")], fetch=", extract_workers: 1"))
+    with daemon(config, tmp_path / "daemon.log") as proc:
         poll(lambda: db.exists() and snapshot_count(db, site.url("/pricing")) == 1, what="the first page's baseline")
         hits_before = site.hits("/pricing")
         first_workers = worker_pids(proc.pid)
@@ -128,19 +124,16 @@ competitors:
 
         site.set("/pricing", Response(html, delay=2.0))  # a check is always in flight when the reload comes
         poll(lambda: site.hits("/pricing") > hits_before, what="a slow check")
-        config.write_text(head + page.format(url=site.url("/pricing")) + page.format(url=site.url("/plans")))
+        urls = [site.url("/pricing"), site.url("/plans")]
+        config.write_text(config_text(tmp_path, urls, fetch=", extract_workers: 1"))
         poll(lambda: snapshot_count(db, site.url("/plans")) == 1, what="the added page's baseline")
         # the old config's worker is stopped once its checks are done; the new config has its own
         poll(lambda: len(worker_pids(proc.pid)) == 1 and worker_pids(proc.pid) != first_workers, what="worker swap")
         hits = site.hits("/pricing")
         poll(lambda: site.hits("/pricing") > hits, what="crawls to go on after the reload")
         assert proc.poll() is None
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
-        log.close()
     text = (tmp_path / "daemon.log").read_text()
-    assert code == 0, text
+    assert proc.returncode == 0, text
     assert "config reloaded: 2 pages" in text and "Traceback" not in text, text
     # the checks that were running on the old config finished on it: none failed for the swap
     assert error_checks(db, site.url("/pricing")) == [], text
