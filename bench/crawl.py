@@ -12,6 +12,13 @@ and prints pages per second and CPU time of each: this process, its extraction w
 round pairs a ceiling with both crawls on a fresh store, so a shared machine's changing load
 weighs on both sides of a ratio; the median ratio over --rounds is the figure. One App serves
 both crawls of a round, as in the daemon; its start-up is not timed.
+
+The page server is a single-threaded asyncio server that sends each response in one write,
+so the ceiling is what httpx itself can do (CPU-bound in one process), not the server. An
+http.server with a thread per connection, used here until session 3, capped the ceiling at
+about 300 pages/s: its header and body went out in two writes, which Nagle's algorithm and
+delayed ACKs hold back by up to 40 ms, and its 16 threads queued on the GIL. Against that
+server the ratios below read about 1.5x too high.
 Targets (issue 5): first crawl >= 0.5x the ceiling; re-crawl faster than the first.
 """
 
@@ -32,8 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SERVER = r"""
-import random, sys, itertools
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import asyncio, itertools, random, sys
 WORDS = ("analytics event funnel retention dashboard team plan seat warehouse replay flag insight "
          "export segment cohort growth product pricing billing annual monthly secure audit").split()
 def page(i, size):
@@ -53,23 +59,26 @@ def page(i, size):
     parts.append("<p class='stamp'>{COUNTER} teams signed up this week</p></main></body></html>")
     return "".join(parts)
 size = int(sys.argv[2]); n = int(sys.argv[3])
-PAGES = [page(i, size) for i in range(n)]
+PAGES = [page(i, size).encode().split(b"{COUNTER}") for i in range(n)]
 counter = itertools.count(100)
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def do_GET(self):
-        i = int(self.path.strip("/p") or 0)
-        body = PAGES[i].replace("{COUNTER}", str(next(counter))).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-s = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H)
-s.daemon_threads = True
-print("ready", flush=True)
-s.serve_forever()
+async def serve(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].decode()
+            before, after = PAGES[int(path.strip("/p") or 0)]
+            body = b"%s%d%s" % (before, next(counter), after)
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(serve, "127.0.0.1", int(sys.argv[1]))
+    print("ready", flush=True)
+    await server.serve_forever()
+asyncio.run(main())
 """
 
 

@@ -19,7 +19,6 @@ import multiprocessing
 import statistics
 import sys
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -41,29 +40,34 @@ def page(n: int, kib: int) -> bytes:
 
 
 def serve(port_out: multiprocessing.Queue, pages: int, kib: int) -> None:
+    """One asyncio loop, one write per response: never the bottleneck (a threaded http.server
+    was, through Nagle stalls between its header and body writes and its threads' GIL)."""
     bodies = [page(n, kib) for n in range(pages)]
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def response(path: bytes) -> bytes:
+        if path.startswith(b"/p/"):
+            body, status, ctype = bodies[int(path[3:])], b"200 OK", b"text/html; charset=utf-8"
+        else:
+            body, status, ctype = b"not found", b"404 Not Found", b"text/plain"
+        return b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (status, ctype, len(body), body)
 
-        def log_message(self, *args: object) -> None:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                writer.write(response(head.split(b" ", 2)[1]))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        finally:
+            writer.close()
 
-        def do_GET(self) -> None:
-            if self.path.startswith("/p/"):
-                body, status, ctype = bodies[int(self.path[3:])], 200, "text/html; charset=utf-8"
-            else:
-                body, status, ctype = b"not found", 404, "text/plain"
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    async def main() -> None:
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port_out.put(server.sockets[0].getsockname()[1])
+        await server.serve_forever()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    port_out.put(server.server_port)
-    server.serve_forever()
+    asyncio.run(main())
 
 
 async def plain_httpx(urls: list[str], concurrency: int) -> list[str]:
