@@ -14,7 +14,7 @@ from loopback import LoopbackSite, Response
 
 from monitor.config import FetchConfig
 from monitor.fetch.politeness import HostLimiter
-from monitor.fetch.static import StaticFetcher, build_client
+from monitor.fetch.static import POOL_SIZE, StaticFetcher, build_client, build_clients
 from monitor.records import FetchErrorKind, FetchResult, Watch
 
 CASES = yaml.safe_load((Path(__file__).parent / "data" / "fetch_static_cases.yaml").read_text())
@@ -217,6 +217,55 @@ def test_per_host_concurrency_is_capped(site: LoopbackSite) -> None:
 
     assert all(r.ok for r in asyncio.run(run()))
     assert state["peak"] == 2
+
+
+def test_small_pools_together_carry_the_full_concurrency(site: LoopbackSite) -> None:
+    # concurrency 10 is spread over pools of at most POOL_SIZE connections; all ten fetches of one
+    # host must still be in flight at once (none waits for a connection in a full pool)
+    arrived = threading.Condition()
+    state = {"now": 0, "peak": 0}
+
+    def held(handler) -> Response:
+        with arrived:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            arrived.notify_all()
+            arrived.wait_for(lambda: state["now"] >= 10, timeout=5)
+        with arrived:
+            state["now"] -= 1
+        return Response("<html><body>ok</body></html>")
+
+    site.set("/held", held)
+    cfg = FetchConfig(**QUICK, per_host=10, concurrency=10)
+    assert len(build_clients(cfg)) > 1 and 10 > POOL_SIZE
+
+    async def run() -> list[FetchResult]:
+        async with StaticFetcher.from_config(cfg) as fetcher:
+            return await asyncio.gather(*(fetcher.fetch(watch(site.url(f"/held?{n}"))) for n in range(10)))
+
+    assert all(r.ok for r in asyncio.run(run()))
+    assert state["peak"] == 10
+
+
+def test_one_after_another_a_host_keeps_one_connection(site: LoopbackSite) -> None:
+    # with several pools, a host's fetches go to its own pool while that one is free: its
+    # kept-alive connection is reused, not a new one opened in each pool
+    ports: list[int] = []
+
+    def note_port(handler) -> Response:
+        ports.append(handler.client_address[1])
+        return Response("<html><body>ok</body></html>")
+
+    site.set("/p", note_port)
+    cfg = FetchConfig(**QUICK, concurrency=16)
+
+    async def run() -> None:
+        async with StaticFetcher.from_config(cfg) as fetcher:
+            for _ in range(6):
+                assert (await fetcher.fetch(watch(site.url("/p")))).ok
+
+    asyncio.run(run())
+    assert len(ports) == 6 and len(set(ports)) == 1
 
 
 def test_waiting_for_a_turn_is_not_counted_as_the_site_timing_out(site: LoopbackSite) -> None:
