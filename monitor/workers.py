@@ -55,6 +55,9 @@ class Extractor:
         self._starting: asyncio.Lock | None = None  # made in the loop that uses it
         self._failed_starts = 0
         self._closed = False
+        # killed workers whose exit the loop has not heard yet: aclose waits for them, or their
+        # process objects outlive the loop unreaped ("subprocess ... is still running")
+        self._discarded: list[_Worker] = []
 
     async def extract(self, html: str, watch: Watch, *, unless: str | None = None) -> EncodedPage | None:
         """The page, or None when its content hash is ``unless`` (the last snapshot's): an
@@ -77,9 +80,11 @@ class Extractor:
         if len(self._procs) < self.workers or not all(w.alive for w in self._procs):
             self._starting = self._starting or asyncio.Lock()
             async with self._starting:  # checks arrive together: start each worker once
+                self._discarded = [w for w in self._discarded if not w.exited]
                 for dead in (w for w in self._procs if not w.alive):
                     self._failed_starts = 0 if dead.answered else self._failed_starts + 1
                     dead.discard()
+                    self._discarded.append(dead)
                 self._procs = [w for w in self._procs if w.alive]  # a dead worker is replaced
                 if self._failed_starts >= FAILED_STARTS and self.workers > 0:
                     log.error(
@@ -93,7 +98,7 @@ class Extractor:
 
     async def aclose(self) -> None:
         self._closed = True
-        procs, self._procs = self._procs, []
+        procs, self._procs, self._discarded = self._procs + self._discarded, [], []
         await asyncio.gather(*(w.stop() for w in procs))
 
 
@@ -130,6 +135,11 @@ class _Worker(asyncio.SubprocessProtocol):
         loop of the broken pipe well before it reports the exit."""
         requests = self._transport.get_pipe_transport(0) if self._transport is not None else None
         return self._running and requests is not None and not requests.is_closing()
+
+    @property
+    def exited(self) -> bool:
+        """The loop has heard the process exit (it is reaped)."""
+        return self._exited.done()
 
     @property
     def pid(self) -> int | None:
