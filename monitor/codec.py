@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from monitor.records import (
     Alert,
     Block,
@@ -27,21 +29,38 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+def _fast_dumps(value: Any) -> str:
+    """``dumps`` of a snapshot's blocks or facts, written alike by orjson at a quarter of the CPU
+    (every page of a crawl is encoded once). orjson refuses a lone surrogate, which a script-
+    rendered page's text can hold; the standard encoder writes it as it always has."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return dumps(value)
+
+
+def _fast_loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # a lone surrogate, as the standard encoder writes it
+        return json.loads(text)
+
+
 def blocks_to_json(blocks: tuple[Block, ...]) -> str:
     # BlockKind is a str enum and a tuple encodes as a list: no conversion needed per block
-    return dumps([(b.kind, b.text, b.path, b.group) for b in blocks])
+    return _fast_dumps([(b.kind, b.text, b.path, b.group) for b in blocks])
 
 
 def blocks_from_json(text: str) -> tuple[Block, ...]:
-    return tuple(Block(BlockKind(k), t, tuple(p), g) for k, t, p, g in json.loads(text))
+    return tuple(Block(BlockKind(k), t, tuple(p), g) for k, t, p, g in _fast_loads(text))
 
 
 def facts_to_json(facts: tuple[Fact, ...]) -> str:
-    return dumps([[f.kind, f.subject, f.attribute, f.value] for f in facts])
+    return _fast_dumps([[f.kind, f.subject, f.attribute, f.value] for f in facts])
 
 
 def facts_from_json(text: str) -> tuple[Fact, ...]:
-    return tuple(Fact(*row) for row in json.loads(text))
+    return tuple(Fact(*row) for row in _fast_loads(text))
 
 
 class EncodedPage:
