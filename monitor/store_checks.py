@@ -47,6 +47,7 @@ _STATE = (
     .where(_PAGE.c.url == bindparam("url"))
 )
 _NEW_PAGE = insert(_PAGE).returning(_PAGE.c.id)
+_INSERT_PAGE = insert(_PAGE)
 # the SET clause is the parameters given beside ``page_id``
 _UPDATE_PAGE = update(_PAGE).where(_PAGE.c.id == bindparam("page_id"))
 _NEW_SNAPSHOT = insert(_SNAPSHOT).returning(_SNAPSHOT.c.id)
@@ -258,9 +259,7 @@ def _mark_success(
 ) -> HealthEvent | None:
     """Mark a good fetch on the page row; a page that was reported broken is reported recovered."""
     state = state or read_state(conn, watch.url)
-    page_id = state.page_id if state.page_id is not None else _new_page(conn, watch)
     values: dict[str, Any] = {
-        "page_id": page_id,
         "last_checked_at": result.fetched_at,
         "last_success_at": result.fetched_at,
         "error_streak": 0,
@@ -271,7 +270,11 @@ def _mark_success(
         values.update(etag=result.etag, last_modified=result.last_modified)
         if raw_hash:
             values["raw_hash"] = raw_hash
-    conn.execute(_UPDATE_PAGE, values)
+    if state.page_id is None:  # a page's first check: its row is written whole, in one statement
+        new = {"url": watch.url, "competitor": watch.competitor, "variant_reported": False}
+        conn.execute(_INSERT_PAGE, {**new, **values})
+    else:
+        conn.execute(_UPDATE_PAGE, {"page_id": state.page_id, **values})
     if state.broken_alerted:
         return HealthEvent(watch.url, watch.competitor, "recovered", state.last_error_kind, state.error_streak)
     return None
