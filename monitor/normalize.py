@@ -149,6 +149,19 @@ def _may_be_relative(low: str) -> bool:
     )
 
 
+def _may_be_relative_words(words: str) -> bool:
+    """_may_be_relative of ASCII text translated by _ASCII_WORD_KEY (lowered, "'" made a space)."""
+    return (
+        "ago" in words
+        or "vor" in words
+        or "il y a" in words
+        or "just now" in words
+        or "yesterday" in words
+        or "gerade eben" in words
+        or "l instant" in words
+    )
+
+
 def _strip_noise(text: str, *, digits: bool = False) -> str:
     """strip_noise without its cache; ``digits``: the caller has seen a decimal digit in ``text``."""
     if not text:
@@ -283,7 +296,7 @@ _STATE_THEN_COUNTRY = re.compile(r"(" + "|".join(_US_STATES.values()) + r"), Uni
 
 def normalize_places(text: str) -> str:
     """ "Boston, MA" = "Boston, Massachusetts, United States"; "London, UK" = "London, United Kingdom"."""
-    if ", " not in text:
+    if "," not in text or ", " not in text:  # a one-character scan first: it is many times cheaper
         return text
     # the patterns are long alternations that cost tens of microseconds on a line of prose; a
     # literal or a one-step pattern that every match must hold decides whether they run at all
@@ -326,6 +339,8 @@ def collapse_space(text: str) -> str:
 
 _SPACE_BEFORE_HINT = re.compile(r" [,.;:!?)\]]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]](?:\s|$))")
+# a space before a space or before _SPACE_BEFORE_HINT's punctuation: both of readable()'s scans in one
+_SPACE_BEFORE_SPACE_OR_HINT = re.compile(r" [ ,.;:!?)\]]")
 
 
 def readable(text: str) -> str:
@@ -333,10 +348,17 @@ def readable(text: str) -> str:
     # text that is tidy already (most of it on minified pages) skips the split into words: every
     # whitespace character but the space, U+200B and U+00AD are all unprintable, so printable
     # text with no double space and no space at either end is what the two steps would make
-    if not (text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " "):
-        if "\u200b" in text or "\u00ad" in text:
-            text = text.replace("\u200b", "").replace("\u00ad", "")
-        text = " ".join(text.split())  # str.split() also splits on no-break spaces
+    if text.isprintable() and text[:1] != " " and text[-1:] != " ":
+        # one scan instead of the "  " test and the hint search below: finding neither, both steps
+        # leave the text as it is; finding one where "  " is not in the text, it found the hint
+        if " " not in text or not _SPACE_BEFORE_SPACE_OR_HINT.search(text):
+            return text
+        if "  " not in text:
+            return _SPACE_BEFORE_PUNCT.sub("", text)
+    # not tidy: unprintable, a space at an end, or a double space
+    if "\u200b" in text or "\u00ad" in text:
+        text = text.replace("\u200b", "").replace("\u00ad", "")
+    text = " ".join(text.split())  # str.split() also splits on no-break spaces
     # a short cell or title often has no space at all: nothing to tidy, and no pattern call
     return _SPACE_BEFORE_PUNCT.sub("", text) if " " in text and _SPACE_BEFORE_HINT.search(text) else text
 
@@ -358,7 +380,6 @@ _WORD_DOT = re.compile(r"(?<!\d)\.|\.(?!\d)")
 # _SEPARATORS as a byte table over ASCII: bytes.translate is many times faster than the regex, and
 # one space per separator instead of one per run is the same once whitespace is collapsed
 _ASCII_SEPARATORS = bytes(32 if c < 128 and _SEPARATORS.fullmatch(chr(c)) else c for c in range(256))
-_ASCII_DIGITS = b"0123456789"  # in ASCII text the only characters \d matches
 # the last steps of an ASCII key without digits in one table: lower case, separators and dots to
 # spaces, and every character str.split() splits at to a space, so that collapsing runs of spaces
 # is all that is left of the split and join
@@ -366,6 +387,9 @@ _ASCII_WORD_KEY = bytes(
     32 if _SEPARATORS.fullmatch(chr(c)) or chr(c).isspace() or chr(c) == "." else ord(chr(c).lower())
     for c in range(128)
 ) + bytes(range(128, 256))
+# _ASCII_WORD_KEY with every digit (in ASCII text the only characters \d matches) made "0", which no
+# other byte becomes: one pass keys text without digits and tells whether the text has a digit
+_ASCII_WORD_KEY_DIGIT_0 = bytes(48 if 48 <= c <= 57 else _ASCII_WORD_KEY[c] for c in range(256))
 
 
 _DEFAULTS = NormalizeOptions()
@@ -424,10 +448,10 @@ def _default_key(text: str) -> str:
     """comparison_key with every normalisation on (the default), with its fast paths."""
     ascii_digits = False  # ASCII text seen to hold a digit, whose \d search can then be skipped
     if text.isascii():  # NFKC and _QUOTES (all non-ASCII keys) leave ASCII text as it is
-        raw = text.encode("ascii")
-        ascii_digits = len(raw.translate(None, _ASCII_DIGITS)) != len(raw)
+        words = text.encode("ascii").translate(_ASCII_WORD_KEY_DIGIT_0).decode("ascii")
+        ascii_digits = "0" in words
         if not ascii_digits and "=" not in text:
-            return _ascii_words_key(text)  # no digits: only relative times can be noise
+            return _ascii_words_key(text, words)  # no digits: only relative times can be noise
     elif not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     else:
@@ -452,15 +476,26 @@ def _default_key(text: str) -> str:
     return " ".join(text.split())
 
 
-def _ascii_words_key(text: str) -> str:
-    """comparison_key of ASCII text without digits or "=", step for step with fewer scans."""
-    if _may_be_relative(text.lower()):
+def _ascii_words_key(text: str, words: str) -> str:
+    """comparison_key of ASCII text without digits or "=", step for step with fewer scans.
+
+    ``words`` is ``text`` translated by _ASCII_WORD_KEY (str methods: bytes' substring tests are
+    slower), which is the key's last pass when no earlier step changes the text.
+    """
+    # _may_be_relative's test on words instead of on text.lower(): the table lowers letters and
+    # keeps spaces, so a hint in the lowered text is in words too ("'" becomes a space)
+    keyed: str | None = words  # None once a step below has changed the text
+    if _may_be_relative_words(words):
         text = _RELATIVE_TIME.sub(" ", text)
+        keyed = None
     if "|" in text and _may_have_default_field(text):  # of its separators only "|" is ASCII
         text = _DEFAULT_FIELD.sub("", text)
-    text = normalize_places(text)
+        keyed = None
+    if "," in text:  # normalize_places needs ", "
+        text = normalize_places(text)
+        keyed = None
     # without digits every dot is a word's dot
-    raw = text.encode("ascii").translate(_ASCII_WORD_KEY)
-    while b"  " in raw:  # a run of n spaces takes about log2(n) passes; words are one apart
-        raw = raw.replace(b"  ", b" ")
-    return raw.strip(b" ").decode("ascii")
+    words = keyed if keyed is not None else text.encode("ascii").translate(_ASCII_WORD_KEY).decode("ascii")
+    while "  " in words:  # a run of n spaces takes about log2(n) passes; words are one apart
+        words = words.replace("  ", " ")
+    return words.strip(" ")

@@ -6,7 +6,18 @@ import random
 import re
 
 from monitor.extract import extract_page
-from monitor.normalize import _strip_noise, readable
+from monitor.normalize import (
+    _ASCII_WORD_KEY,
+    _ASCII_WORD_KEY_DIGIT_0,
+    _DEFAULT_FIELD,
+    _RELATIVE_TIME,
+    _default_key,
+    _may_be_relative,
+    _may_have_default_field,
+    _strip_noise,
+    normalize_places,
+    readable,
+)
 from monitor.records import Block, BlockKind, PageKind, Watch
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]](?:\s|$))")
@@ -15,6 +26,7 @@ _PIECES = [
     ",", ".", ")", "]", " ,", " .", "|", " · ", "•", "ß", "İ", "3", "2026", "12:30 PM", "2026-03-12T10:00:00Z",
     "$49.00", "1,000", "Full-time", " this week", " online", "5 likes", "3 days ago", "yesterday", "=", "?v=9",
     "deadbeef1234cafe", "aB3dEfGhIjKlMnOpQrSt1", "550e8400-e29b-41d4-a716-446655440000", "Copyright ©",
+    "l'instant", "il-y-a", "Just now", " ago", "VOR", "Boston, MA", "a, UK", " | Full time", "|", "'", " (", "!",
 ]  # fmt: skip
 
 
@@ -31,6 +43,25 @@ def _plain_readable(text: str) -> str:
 def test_readable_fast_path_matches_the_plain_steps() -> None:
     for text in _texts():
         assert readable(text) == _plain_readable(text), repr(text)
+
+
+def _plain_ascii_words_key(text: str) -> str:
+    if _may_be_relative(text.lower()):
+        text = _RELATIVE_TIME.sub(" ", text)
+    if _may_have_default_field(text):
+        text = _DEFAULT_FIELD.sub("", text)
+    text = normalize_places(text)
+    return " ".join(text.encode("ascii").translate(_ASCII_WORD_KEY).decode("ascii").split())
+
+
+def test_ascii_key_without_digits_matches_the_plain_steps() -> None:
+    for text in _texts():
+        if not text.isascii():
+            continue
+        words = text.encode("ascii").translate(_ASCII_WORD_KEY_DIGIT_0).decode("ascii")
+        assert ("0" in words) == bool(re.search(r"\d", text)), repr(text)
+        if "0" not in words and "=" not in text:
+            assert _default_key.__wrapped__(text) == _plain_ascii_words_key(text), repr(text)
 
 
 def test_noise_is_the_same_whether_the_digit_test_is_known_or_not() -> None:
