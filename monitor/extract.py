@@ -432,6 +432,11 @@ def _cell_text(cell: Element) -> str:
 
 def _row_text(cells: list[str], header: list[str]) -> str:
     """A row with its column headers: "SSO | Team: ✓ | Enterprise: ✓"."""
+    if len(cells) == 2:  # a name and a value (most rows): the steps below, without their lists
+        first, second = cells
+        if not (first and second):
+            return first or second  # one cell or none has text: the join of that one or of none
+        return f"{first} | {header[1]}: {second}" if len(header) == 2 else f"{first} | {second}"
     nonempty = [c for c in cells if c]
     if len(nonempty) <= 1 or len(header) != len(cells):
         return " | ".join(nonempty)

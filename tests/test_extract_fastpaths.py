@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 import re
 
-from monitor.extract import extract_page
+from monitor.cleanup import _PRE_STRIP, _pre_strip
+from monitor.extract import _row_text, extract_page
 from monitor.normalize import (
     _ASCII_WORD_KEY,
     _ASCII_WORD_KEY_DIGIT_0,
@@ -115,3 +116,42 @@ def test_blocks_built_without_init_equal_blocks_built_with_it() -> None:
     for block in page.blocks:
         assert block == Block(block.kind, block.text, block.path, block.group)
         assert hash(block) == hash(Block(block.kind, block.text, block.path, block.group))
+
+
+def test_pre_strip_matches_the_pattern_substitution() -> None:
+    rng = random.Random(7)
+    pieces = ["<script>x</script>", "<ScRiPt a=1>x</SCRIPT  >", "<script>", "<!-- a -->", "<!---->", "<!-- x",
+              "<style/>y</style>", "<svg><svg></svg></svg>", "<scriptx>", "<NOSCRIPT>n</noscript>", "<template>t",
+              "</TEMPLATE>", "<<script>a</script>", "<!--<script>-->x</script>", "<s", "<!-", "é", "ſ", "K", "<ſcript>",
+              "a", " ", ">", "<", "/", "\n", "<p>", "<table>"]  # fmt: skip
+    for _ in range(4000):
+        html = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert _pre_strip(html) == _PRE_STRIP.sub(" ", html), repr(html)
+
+
+def _plain_row_text(cells: list[str], header: list[str]) -> str:
+    nonempty = [c for c in cells if c]
+    if len(nonempty) <= 1 or len(header) != len(cells):
+        return " | ".join(nonempty)
+    named = [f"{h}: {c or '—'}" for h, c in zip(header[1:], cells[1:], strict=True)]
+    return " | ".join([cells[0] or "—", *named])
+
+
+def test_two_cell_rows_read_as_the_general_steps_read_them() -> None:
+    values = ["", "a", "Pro", "$49", "—"]
+    headers: list[list[str]] = [[], ["Plan"], ["Plan", "Price"], ["", ""], ["Plan", ""], ["A", "B", "C"]]
+    for first in values:
+        for second in values:
+            for header in headers:
+                cells = [first, second]
+                assert _row_text(cells, header) == _plain_row_text(cells, header), (cells, header)
+
+
+def test_noisy_class_names_drop_their_element_with_or_without_other_attributes() -> None:
+    html = (
+        "<html><body><div class='cookie-banner'>Cookies</div><div class='card'>Card</div>"
+        "<div class='card' id='promo-bar'>Promo</div><a href='/x'>Link</a><p class=''>Empty class</p>"
+        "<div class='x' aria-label='Trending now'>Trend</div></body></html>"
+    )
+    texts = [text for _, text in _blocks(html)]
+    assert texts == ["Card", "Link", "Empty class"]
