@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 
 from monitor.cleanup import _PRE_STRIP, _pre_strip
-from monitor.extract import _row_text, extract_page
+from monitor.extract import _row_text, content_hash, extract_page
 from monitor.normalize import (
     _ASCII_WORD_KEY,
     _ASCII_WORD_KEY_DIGIT_0,
@@ -16,10 +17,12 @@ from monitor.normalize import (
     _may_be_relative,
     _may_have_default_field,
     _strip_noise,
+    comparison_key,
     normalize_places,
+    normalizing,
     readable,
 )
-from monitor.records import Block, BlockKind, PageKind, Watch
+from monitor.records import Block, BlockKind, Fact, NormalizeOptions, PageKind, Watch
 
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+(?=[,.;:!?)\]](?:\s|$))")
 _PIECES = [
@@ -155,3 +158,27 @@ def test_noisy_class_names_drop_their_element_with_or_without_other_attributes()
     )
     texts = [text for _, text in _blocks(html)]
     assert texts == ["Card", "Link", "Empty class"]
+
+
+def _plain_content_hash(blocks: tuple[Block, ...], facts: tuple[Fact, ...]) -> str:
+    lines = sorted("\x1f".join(map(comparison_key, b.path)) + "\x1e" + comparison_key(b.text) + "\n" for b in blocks)
+    lines.append("\x00facts\n")
+    lines.extend(
+        sorted("\x1f".join((f.kind, *map(comparison_key, (f.subject, f.attribute, f.value)))) + "\n" for f in facts)
+    )
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def test_content_hash_sorted_by_prefix_equals_the_sorted_lines() -> None:
+    rng = random.Random(9)
+    texts = _texts(300)
+    paths = [(), ("Pro",), ("Pro", "Team"), ("pro",), ("Pro ",), ("Pro", ""), ("", "Pro"), ("a b",), ("a", "b")]
+    facts = (Fact("price", "Pro", "monthly", "$49"), Fact("plan", "Pro", "", "offered"))
+    for options in (NormalizeOptions(), NormalizeOptions(case=False, noise=False)):
+        with normalizing(options):
+            for _ in range(300):
+                blocks = tuple(
+                    Block(BlockKind.PARAGRAPH, rng.choice(texts), rng.choice(paths), None)
+                    for _ in range(rng.randint(0, 20))
+                )
+                assert content_hash(blocks, facts) == _plain_content_hash(blocks, facts), blocks
