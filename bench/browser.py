@@ -57,6 +57,9 @@ def expected_text(n: int) -> str:
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # header and body go out in two writes: without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK can hold each response back by up to 40 ms
+    disable_nagle_algorithm = True
 
     def log_message(self, *args: object) -> None:
         pass
