@@ -191,24 +191,31 @@ def test_robots_crawl_delay_spaces_fetches(site: LoopbackSite) -> None:
     assert 4.0 < sleep.waits[0] <= 5.0 and 9.0 < sleep.waits[1] <= 10.0
 
 
-def test_per_host_concurrency_is_capped(site: LoopbackSite) -> None:
-    arrived = threading.Condition()
-    state = {"now": 0, "peak": 0}
+class HeldRoute:
+    """A route that holds each request until ``until`` are in flight (so the peak is reached
+    however loaded the machine is), lingers, and records the peak of requests in flight."""
 
-    def slow(handler) -> Response:
-        with arrived:
-            state["now"] += 1
-            state["peak"] = max(state["peak"], state["now"])
-            arrived.notify_all()
-            # hold each request until a second one is in flight (so the peak is reached however
-            # loaded the machine is); a client over its cap would pile more on meanwhile
-            arrived.wait_for(lambda: state["now"] >= 2, timeout=5)
-        time.sleep(0.05)  # the server is slow; the client must not pile on
-        with arrived:
-            state["now"] -= 1
+    def __init__(self, until: int, *, linger: float = 0.0) -> None:
+        self.until, self.linger = until, linger
+        self.now = self.peak = 0
+        self.arrived = threading.Condition()
+
+    def __call__(self, handler) -> Response:  # type: ignore[no-untyped-def]
+        with self.arrived:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+            self.arrived.notify_all()
+            self.arrived.wait_for(lambda: self.now >= self.until, timeout=5)
+        time.sleep(self.linger)
+        with self.arrived:
+            self.now -= 1
         return Response("<html><body>ok</body></html>")
 
-    site.set("/slow", slow)
+
+def test_per_host_concurrency_is_capped(site: LoopbackSite) -> None:
+    # a client over its cap would pile more requests on while the first two are held
+    state = HeldRoute(2, linger=0.05)
+    site.set("/slow", state)
     cfg = FetchConfig(**QUICK, per_host=2, concurrency=16)
 
     async def run() -> list[FetchResult]:
@@ -216,26 +223,14 @@ def test_per_host_concurrency_is_capped(site: LoopbackSite) -> None:
             return await asyncio.gather(*(fetcher.fetch(watch(site.url("/slow"))) for _ in range(6)))
 
     assert all(r.ok for r in asyncio.run(run()))
-    assert state["peak"] == 2
+    assert state.peak == 2
 
 
 def test_small_pools_together_carry_the_full_concurrency(site: LoopbackSite) -> None:
     # concurrency 10 is spread over pools of at most POOL_SIZE connections; all ten fetches of one
     # host must still be in flight at once (none waits for a connection in a full pool)
-    arrived = threading.Condition()
-    state = {"now": 0, "peak": 0}
-
-    def held(handler) -> Response:
-        with arrived:
-            state["now"] += 1
-            state["peak"] = max(state["peak"], state["now"])
-            arrived.notify_all()
-            arrived.wait_for(lambda: state["now"] >= 10, timeout=5)
-        with arrived:
-            state["now"] -= 1
-        return Response("<html><body>ok</body></html>")
-
-    site.set("/held", held)
+    state = HeldRoute(10)
+    site.set("/held", state)
     cfg = FetchConfig(**QUICK, per_host=10, concurrency=10)
     assert len(build_clients(cfg)) > 1 and 10 > POOL_SIZE
 
@@ -244,7 +239,7 @@ def test_small_pools_together_carry_the_full_concurrency(site: LoopbackSite) -> 
             return await asyncio.gather(*(fetcher.fetch(watch(site.url(f"/held?{n}"))) for n in range(10)))
 
     assert all(r.ok for r in asyncio.run(run()))
-    assert state["peak"] == 10
+    assert state.peak == 10
 
 
 def test_one_after_another_a_host_keeps_one_connection(site: LoopbackSite) -> None:
