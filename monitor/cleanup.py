@@ -115,6 +115,7 @@ def drop(el: Element) -> None:
 
 
 _CLASS_ONLY = ["class"]
+_NAMED = ["class", "id", "aria-label"]  # attributes whose value can name a noise container
 _READ_ATTRIBUTES = frozenset({"hidden", "aria-hidden", "style", "class", "id", "aria-label"})
 
 
@@ -132,27 +133,22 @@ def drop_invisible(body: Element) -> None:
         if not names:
             continue
         if names == _CLASS_ONLY:  # the commonest attributes: of the checks below, only class's can hit
-            value = el.get("class")
-            if value:
-                noisy = verdicts.get(value)
-                if noisy is None:
-                    noisy = verdicts[value] = bool(_NOISE_CONTAINER.search(value))
-                if noisy:
-                    doomed.append(el)
+            named = _CLASS_ONLY
+        elif _READ_ATTRIBUTES.isdisjoint(names):  # a link's href alone, say: no check below reads it
             continue
-        if _READ_ATTRIBUTES.isdisjoint(names):  # a link's href alone, say: no check below reads it
-            continue
-        if (
-            "hidden" in names
-            or ("aria-hidden" in names and el.get("aria-hidden", "").lower() == "true")
-            or ("style" in names and _HIDDEN_STYLE.search(el.get("style", "")))
-        ):
-            if controlled is None:
-                controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
-            if not _is_panel(el, controlled):
-                doomed.append(el)  # an inactive tab or a closed accordion panel is still on the page
-                continue
-        for name in ("class", "id", "aria-label"):
+        else:
+            named = _NAMED
+            if (
+                "hidden" in names
+                or ("aria-hidden" in names and el.get("aria-hidden", "").lower() == "true")
+                or ("style" in names and _HIDDEN_STYLE.search(el.get("style", "")))
+            ):
+                if controlled is None:
+                    controlled = {i for v in body.xpath("//@aria-controls") for i in str(v).split()}
+                if not _is_panel(el, controlled):
+                    doomed.append(el)  # an inactive tab or a closed accordion panel is still on the page
+                    continue
+        for name in named:
             value = el.get(name) if name in names else None
             if value:
                 noisy = verdicts.get(value)

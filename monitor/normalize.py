@@ -138,6 +138,9 @@ def _lowered(text: str) -> str:
 
 
 def _may_be_relative(low: str) -> bool:
+    """Whether _RELATIVE_TIME can match: ``low`` is the text lowered, or translated by
+    _ASCII_WORD_KEY (which makes "'" a space, hence both forms of "l'instant"). It only decides
+    whether the pattern runs, so a hint too many costs a scan and never changes a result."""
     return (
         "ago" in low
         or "vor" in low
@@ -146,19 +149,7 @@ def _may_be_relative(low: str) -> bool:
         or "yesterday" in low
         or "gerade eben" in low
         or "l'instant" in low
-    )
-
-
-def _may_be_relative_words(words: str) -> bool:
-    """_may_be_relative of ASCII text translated by _ASCII_WORD_KEY (lowered, "'" made a space)."""
-    return (
-        "ago" in words
-        or "vor" in words
-        or "il y a" in words
-        or "just now" in words
-        or "yesterday" in words
-        or "gerade eben" in words
-        or "l instant" in words
+        or "l instant" in low
     )
 
 
@@ -482,10 +473,10 @@ def _ascii_words_key(text: str, words: str) -> str:
     ``words`` is ``text`` translated by _ASCII_WORD_KEY (str methods: bytes' substring tests are
     slower), which is the key's last pass when no earlier step changes the text.
     """
-    # _may_be_relative's test on words instead of on text.lower(): the table lowers letters and
-    # keeps spaces, so a hint in the lowered text is in words too ("'" becomes a space)
+    # the hints tested on words instead of on text.lower(): the table lowers letters and keeps
+    # spaces, so a hint in the lowered text is in words too (with "'" as a space)
     keyed: str | None = words  # None once a step below has changed the text
-    if _may_be_relative_words(words):
+    if _may_be_relative(words):
         text = _RELATIVE_TIME.sub(" ", text)
         keyed = None
     if "|" in text and _may_have_default_field(text):  # of its separators only "|" is ASCII
