@@ -46,8 +46,7 @@ _STATE = (
     .select_from(_PAGE.outerjoin(_SNAPSHOT, _SNAPSHOT.c.id == _LAST_SNAPSHOT))
     .where(_PAGE.c.url == bindparam("url"))
 )
-_NEW_PAGE = insert(_PAGE).returning(_PAGE.c.id)
-_INSERT_PAGE = insert(_PAGE)
+_NEW_PAGE = insert(_PAGE)
 # the SET clause is the parameters given beside ``page_id``
 _UPDATE_PAGE = update(_PAGE).where(_PAGE.c.id == bindparam("page_id"))
 _NEW_SNAPSHOT = insert(_SNAPSHOT).returning(_SNAPSHOT.c.id)
@@ -203,16 +202,16 @@ class CheckRecords:
         assert result.error is not None
         with self._writing(claim) as conn:
             state = state or read_state(conn, watch.url)
-            page_id = state.page_id if state.page_id is not None else _new_page(conn, watch)
             streak = state.error_streak + 1
             event = None
             if streak >= self.broken_after and not state.broken_alerted:
                 event = HealthEvent(watch.url, watch.competitor, "broken", str(result.error), streak)
             message = result.error.message[:500]
-            conn.execute(
-                _UPDATE_PAGE,
+            _write_page(
+                conn,
+                watch,
+                state,
                 {
-                    "page_id": page_id,
                     "last_checked_at": result.fetched_at,
                     "last_error_at": result.fetched_at,
                     "last_error_kind": result.error.kind.value,
@@ -234,19 +233,13 @@ class CheckRecords:
             return event
 
 
-def _new_page(conn: Connection, watch: Watch) -> int:
-    return int(
-        conn.execute(
-            _NEW_PAGE,
-            {
-                "url": watch.url,
-                "competitor": watch.competitor,
-                "error_streak": 0,
-                "broken_alerted": False,
-                "variant_reported": False,
-            },
-        ).scalar_one()
-    )
+def _write_page(conn: Connection, watch: Watch, state: PageState, values: dict[str, Any]) -> None:
+    """Set ``values`` on the page's row; on its first check the row is written whole, in one statement."""
+    if state.page_id is None:
+        new = {"url": watch.url, "competitor": watch.competitor, "error_streak": 0, "broken_alerted": False}
+        conn.execute(_NEW_PAGE, {**new, "variant_reported": False, **values})
+    else:
+        conn.execute(_UPDATE_PAGE, {"page_id": state.page_id, **values})
 
 
 def _mark_success(
@@ -270,11 +263,7 @@ def _mark_success(
         values.update(etag=result.etag, last_modified=result.last_modified)
         if raw_hash:
             values["raw_hash"] = raw_hash
-    if state.page_id is None:  # a page's first check: its row is written whole, in one statement
-        new = {"url": watch.url, "competitor": watch.competitor, "variant_reported": False}
-        conn.execute(_INSERT_PAGE, {**new, **values})
-    else:
-        conn.execute(_UPDATE_PAGE, {"page_id": state.page_id, **values})
+    _write_page(conn, watch, state, values)
     if state.broken_alerted:
         return HealthEvent(watch.url, watch.competitor, "recovered", state.last_error_kind, state.error_streak)
     return None
