@@ -14,6 +14,7 @@ process. A frame is a 4-byte length and a pickle; a worker answers its jobs in o
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import pickle
@@ -38,6 +39,10 @@ Encoded = tuple[str, str, str, int, str, str]  # url, title, content hash, block
 _WORKER_ARGS = ("-m", "monitor.workers")
 EXTRACT_TIMEOUT = 120.0  # seconds for a worker to answer a page, queue included; a 5 MB page takes ~1 s
 FAILED_STARTS = 3  # workers that die before their first answer, in a row, before the loop parses itself
+# Linux pipes hold 64 KiB, about one page: a worker that finished a page then waited for the loop
+# to wake and write the next one, idling its core on almost every page. A pipe this size (the
+# default limit for unprivileged processes) holds a worker's queue, so it reads on without a wait.
+PIPE_SIZE = 1 << 20
 
 
 class WorkerError(RivalwatchError):
@@ -183,6 +188,8 @@ class _Worker(asyncio.SubprocessProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.SubprocessTransport, transport)  # uvloop's is no subclass of it
+        for fd in (0, 1):
+            _widen(self._transport.get_pipe_transport(fd))
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
         self._buffer += cast(bytes, data)  # pipes opened without text mode carry bytes
@@ -224,6 +231,18 @@ class _Worker(asyncio.SubprocessProtocol):
         if not self._exited.done():
             self._exited.set_result(code)
         self._transport.close()  # marks it closed: nothing is left for the collector to warn of
+
+
+def _widen(pipe: asyncio.BaseTransport | None) -> None:
+    """Grow a pipe to PIPE_SIZE where the system allows (Linux); elsewhere it keeps its size."""
+    file = pipe.get_extra_info("pipe") if pipe is not None else None
+    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if file is None or setsize is None:
+        return
+    try:
+        fcntl.fcntl(file.fileno(), setsize, PIPE_SIZE)
+    except OSError as exc:  # a lower limit in /proc/sys/fs/pipe-max-size: slower, still correct
+        log.debug("could not grow an extraction worker's pipe: %s", exc)
 
 
 def _extract_encoded(html: str, watch: Watch, unless: str | None) -> Encoded | None:

@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -61,6 +62,46 @@ def test_a_page_whose_content_is_the_last_snapshots_comes_back_as_none(workers):
 
     unchanged, changed = run(go())
     assert unchanged is None and changed is not None and changed.content_hash == same
+
+
+def _pipe_max() -> int:
+    try:
+        return int(Path("/proc/sys/fs/pipe-max-size").read_text())
+    except OSError:
+        return 0
+
+
+@pytest.mark.skipif(
+    _pipe_max() < workers.PIPE_SIZE, reason="pipes cannot grow to PIPE_SIZE here (not Linux, or a lower pipe-max-size)"
+)
+def test_a_workers_queue_waits_in_its_pipe_not_in_the_loop():
+    """Pages queued for a busy worker are in its pipe, so it reads the next one without waiting
+    for the loop to wake; with a plain 64 KiB pipe all but the first would sit in the loop."""
+    pages = [HTML.replace("Cancel any time.", f"Cancel any time. {i} " + "Filler text. " * 9000) for i in range(6)]
+
+    async def go():  # type: ignore[no-untyped-def]
+        extractor = Extractor(workers=1)
+        try:
+            await extractor.extract(HTML, WATCH)  # started
+            worker = extractor._procs[0]
+            assert worker.pid is not None and worker._transport is not None
+            requests = worker._transport.get_pipe_transport(0)
+            assert requests is not None
+            os.kill(worker.pid, signal.SIGSTOP)  # busy: it reads nothing until it is continued
+            try:
+                jobs = [asyncio.ensure_future(extractor.extract(page, WATCH)) for page in pages]
+                await asyncio.sleep(0.2)
+                buffered = cast(asyncio.WriteTransport, requests).get_write_buffer_size()
+            finally:
+                os.kill(worker.pid, signal.SIGCONT)
+            return buffered, await asyncio.gather(*jobs)
+        finally:
+            await extractor.aclose()
+
+    assert sum(map(len, pages)) > 6 * 100_000  # far more than a plain pipe holds
+    buffered, results = run(go())
+    assert buffered == 0
+    assert [r.page for r in results] == [extract_page(page, WATCH) for page in pages]
 
 
 def test_a_closed_extractor_parses_stragglers_in_the_loop_and_starts_no_worker():
