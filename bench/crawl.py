@@ -19,6 +19,8 @@ http.server with a thread per connection, used here until session 3, capped the 
 about 300 pages/s: its header and body went out in two writes, which Nagle's algorithm and
 delayed ACKs hold back by up to 40 ms, and its 16 threads queued on the GIL. Against that
 server the ratios below read about 1.5x too high.
+The header says whether the parser ran compiled (mypyc, as `pip install` builds it where gcc is
+present) or from source (RIVALWATCH_PURE=1 runs the source, for a comparison in one window).
 Targets (issue 5): first crawl >= 0.5x the ceiling; re-crawl faster than the first.
 """
 
@@ -199,6 +201,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from bench.corpus_run import free_port
+    from monitor import _native
     from monitor.config import load_config
 
     port = free_port()
@@ -210,7 +213,10 @@ def main() -> None:
         assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
         urls = [f"http://127.0.0.1:{port}/p{i}" for i in range(args.pages)]
         random.Random(1).shuffle(urls)
-        print(f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}, {args.workers} workers")
+        print(
+            f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}, {args.workers} workers, "
+            f"parser {_native.mode()}"
+        )
         with tempfile.TemporaryDirectory() as tmp:
             for number in range(1, args.rounds + 1):
                 print(f"round {number}")

@@ -170,7 +170,7 @@ class _Walker:
         self.headings: tuple[tuple[int, str, bool], ...] = ()  # level, text, heads a volatile list
         self._path_of: tuple[tuple[int, str, bool], ...] | None = None  # headings _path was made from
         self._path: tuple[str, ...] = ()
-        self._volatile = False
+        self._in_volatile = False  # not "_volatile": mypyc names the C field "__volatile", a C keyword
         self.buffer: list[str] = []
         self.kind = _PARAGRAPH
         self.inline_context = False  # inside p, li, h*, td...: links are part of the text
@@ -199,10 +199,10 @@ class _Walker:
         headings = self.headings
         if headings is not self._path_of:  # headings change far less often than blocks are cut
             self._path = tuple(h for _, h, _ in headings)
-            self._volatile = any(v for _, _, v in headings)
+            self._in_volatile = any(v for _, _, v in headings)
             self._path_of = headings
         block = _new_block(kind, text, self._path, self.group)
-        if self._volatile or (kind is _HEADING and _VOLATILE_SECTION.search(text)):
+        if self._in_volatile or (kind is _HEADING and _VOLATILE_SECTION.search(text)):
             return block  # "Popular this month" lists whatever is read most: heads the path, not the page
         self.blocks.append(block)
         return block
