@@ -25,6 +25,7 @@ import lxml.html
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from monitor import _native  # noqa: E402
 from monitor.diff import diff_snapshots  # noqa: E402
 from monitor.extract import extract_page  # noqa: E402
 from monitor.normalize import _default_key, _key_with, find_dates, strip_noise  # noqa: E402
@@ -166,7 +167,7 @@ def main() -> int:
     mean_kb = total_bytes / len(pipeline) / 1000
     caches = "warm" if args.warm else "cold"
     print(f"{len(pairs)} page steps × {args.rounds} rounds from {source}; mean page {mean_kb:.0f} KB;")
-    print(f"CPU time (process_time), {caches} normalisation caches")
+    print(f"CPU time (process_time), {caches} normalisation caches; parser {_native.mode()}")
     for name, values in (
         ("extract_page + diff_snapshots", pipeline),
         ("  extract_page", extract_only),
