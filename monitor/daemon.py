@@ -20,6 +20,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from monitor import _native
 from monitor.app import App
 from monitor.config import Config, load_config
 from monitor.errors import ConfigError
@@ -176,7 +177,7 @@ class Daemon:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stopping.set)
         self.scheduler.start()
-        log.warning("rivalwatch running: %d pages from %s", len(self.app.watches), self.path)
+        log.warning("rivalwatch running: %d pages from %s; parser %s", len(self.app.watches), self.path, _native.mode())
         await self.stopping.wait()
         log.warning("stopping: waiting for %d jobs in flight", len(self.inflight))
         self.scheduler.pause()  # no new job starts; the ones running may finish
