@@ -14,7 +14,6 @@ process. A frame is a 4-byte length and a pickle; a worker answers its jobs in o
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import pickle
@@ -236,13 +235,14 @@ class _Worker(asyncio.SubprocessProtocol):
 def _widen(pipe: asyncio.BaseTransport | None) -> None:
     """Grow a pipe to PIPE_SIZE where the system allows (Linux); elsewhere it keeps its size."""
     file = pipe.get_extra_info("pipe") if pipe is not None else None
-    setsize = getattr(fcntl, "F_SETPIPE_SZ", None)
-    if file is None or setsize is None:
+    if file is None:
         return
     try:
-        fcntl.fcntl(file.fileno(), setsize, PIPE_SIZE)
-    except OSError as exc:  # a lower limit in /proc/sys/fs/pipe-max-size: slower, still correct
-        log.debug("could not grow an extraction worker's pipe: %s", exc)
+        import fcntl  # Unix only
+
+        fcntl.fcntl(file.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)  # F_SETPIPE_SZ: Linux only
+    except (ImportError, AttributeError, OSError) as exc:  # or a lower /proc/sys/fs/pipe-max-size
+        log.debug("could not grow an extraction worker's pipe (slower, still correct): %s", exc)
 
 
 def _extract_encoded(html: str, watch: Watch, unless: str | None) -> Encoded | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from dataclasses import astuple
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-# pages no site serves, for the paths the corpus may not take
+# pages no site serves, for the paths the corpus may not take (and _soup's random ones)
 ODD_PAGES = [
     "",
     "plain text, no markup at all",
@@ -41,6 +42,60 @@ ODD_PAGES = [
     "<p>Updated 3 minutes ago · 1,234 teams joined today · token a1b2c3d4e5f6a7b8c9d0</p>",
     "<h1>" + "<div>" * 200 + "deep" + "</div>" * 200 + "</h1><p>after",
 ]
+SOUP_TAGS = (
+    "p div span a b h1 h2 h3 li ul ol table tr td th thead caption img br section article nav header footer main "
+    "blockquote pre label button small time cite dl dt dd details summary figure figcaption svg select option "
+    "script style noscript template iframe"
+).split()
+SOUP_WORDS = (
+    "Pro|Team|$49|€12,50|/mo|per month|billed annually|SSO|✓|—|3 days ago|1,234 signed up|Full-time|·|Remote|"
+    " | |“Great tool for us” — Ann, CTO|2026-03-12|a1b2c3d4e5f6a7b8c9|?v=123|© 2025|il y a 2 jours|vor 2 Tagen|"
+    "\u200b|\u00ad|\xa0|日本|Ünïcode"
+).split("|")
+SOUP_BITS = [
+    "<!-- c -->",
+    "<?pi x?>",
+    "<![CDATA[x]]>",
+    "&amp;",
+    "&nbsp;",
+    "&#x1F600;",
+    "<br>",
+    "<hr>",
+    "</p>",
+    "<img alt='Logo'>",
+    "<img alt>",
+]
+SOUP_ATTRS = [
+    "",
+    " class='btn cta'",
+    " hidden",
+    " style='display:none'",
+    " aria-hidden='true'",
+    " role='table'",
+    " role='row'",
+    " role='cell'",
+    " role='columnheader'",
+    " class='job'",
+    " class='c1 c2'",
+]
+
+
+def _soup(rng: random.Random, depth: int = 0) -> str:
+    """Random tag soup: unclosed and stray tags, comments, entities, hidden parts, ARIA grids."""
+    out = []
+    for _ in range(rng.randint(1, 6)):
+        roll = rng.random()
+        if roll < 0.35 or depth > 6:
+            out.append(" ".join(rng.choice(SOUP_WORDS) for _ in range(rng.randint(0, 12))))
+        elif roll < 0.4:
+            out.append(rng.choice(SOUP_BITS))
+        else:
+            tag = rng.choice(SOUP_TAGS)
+            end = "" if rng.random() < 0.1 else f"</{tag}>"
+            out.append(f"<{tag}{rng.choice(SOUP_ATTRS)}>{_soup(rng, depth + 1)}{end}")
+    return "".join(out)
+
+
 OPTIONS = [NormalizeOptions(), NormalizeOptions(numbers=False, dates=False), NormalizeOptions(noise=False, case=False)]
 KINDS = [PageKind.PRICING, PageKind.CAREERS, PageKind.CHANGELOG, PageKind.PRODUCT]
 
@@ -64,7 +119,10 @@ def _watch(kind: str, options: tuple[bool, ...]) -> Watch:  # as EXTRACT_FROM_SO
 
 def _cases() -> list[tuple[str, str, tuple[bool, ...]]]:
     files = sorted((ROOT / "monitor" / "demo" / "site").rglob("*.html")) + sorted(CORPUS.rglob("*.html"))
+    rng = random.Random(5)
     pages = [f.read_text(encoding="utf-8", errors="replace") for f in files] + ODD_PAGES
+    pages += [page[: rng.randrange(len(page) + 1)] for page in pages[:60]]  # cut off anywhere
+    pages += [_soup(rng) for _ in range(400)]
     return [
         (html, KINDS[n % len(KINDS)].value, astuple(OPTIONS[n % len(OPTIONS)]))
         for n, html in enumerate(pages)
