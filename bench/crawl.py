@@ -98,12 +98,13 @@ async def plain_gets(urls: list[str], concurrency: int) -> None:
         await asyncio.gather(*(one(u) for u in urls))
 
 
-def write_config(folder: Path, urls: list[str], concurrency: int, workers: int) -> Path:
+def write_config(folder: Path, urls: list[str], concurrency: int, workers: int | None) -> Path:
+    """The bench's config; ``workers`` None leaves fetch.extract_workers at its default ("auto")."""
+    chosen = "" if workers is None else f", extract_workers: {workers}"
     lines = [
         f"storage: sqlite:///{folder / 'bench.db'}",
         f"output: {folder / 'out'}",
-        f"fetch: {{concurrency: {concurrency}, per_host: {concurrency}, per_host_delay: 0, "
-        f"extract_workers: {workers}}}",
+        f"fetch: {{concurrency: {concurrency}, per_host: {concurrency}, per_host_delay: 0{chosen}}}",
         "detect: {confirm_delay: 0}",
         "responders: {console: false}",
         "competitors:",
@@ -185,8 +186,6 @@ async def run(config, urls: list[str], args: argparse.Namespace, *, server: int)
 
 
 def main() -> None:
-    from monitor.workers import default_workers
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=500)
     parser.add_argument("--size", type=int, default=60_000)
@@ -194,8 +193,9 @@ def main() -> None:
     parser.add_argument(
         "--workers",
         type=int,
-        default=default_workers(),
-        help="fetch.extract_workers: parsing processes (default: one per core, at most 4; 0: in the loop)",
+        default=None,
+        help="fetch.extract_workers: parsing processes (default: the config's default, auto: one per core, "
+        "at most 4, from 100 pages; 0: in the loop)",
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of ceiling + both crawls (fresh store each)")
     args = parser.parse_args()
@@ -203,6 +203,7 @@ def main() -> None:
     from bench.corpus_run import free_port
     from monitor import _native
     from monitor.config import load_config
+    from monitor.config_sections import FetchConfig
 
     port = free_port()
     server = subprocess.Popen(
@@ -213,8 +214,11 @@ def main() -> None:
         assert server.stdout is not None and server.stdout.readline().strip() == b"ready"
         urls = [f"http://127.0.0.1:{port}/p{i}" for i in range(args.pages)]
         random.Random(1).shuffle(urls)
+        setting = "auto" if args.workers is None else args.workers
+        workers = FetchConfig(extract_workers=setting).extraction_processes(args.pages)
         print(
-            f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}, {args.workers} workers, "
+            f"{args.pages} pages of ~{args.size // 1000} KB, concurrency {args.concurrency}, "
+            f"{workers} workers{' (extract_workers: auto)' if args.workers is None else ''}, "
             f"parser {_native.mode()}"
         )
         with tempfile.TemporaryDirectory() as tmp:

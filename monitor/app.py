@@ -61,7 +61,7 @@ class App:
             rubric=self._rubric(),
             watches=self.watches,
         )
-        self.extractor = Extractor(workers=config.fetch.extract_workers)
+        self.extractor = Extractor(workers=config.fetch.extraction_processes(len(self.watches)))
         delay = confirm_delay if confirm_delay is not None else timedelta(seconds=config.detect.confirm_delay)
         self.pipeline = Pipeline(
             store=self.store,

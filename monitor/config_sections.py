@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -127,6 +128,9 @@ class DefaultsConfig(_Strict):
     _jitter = field_validator("jitter")(_check_duration)
 
 
+AUTO_WORKERS_FROM = 100  # pages in a config from which extract_workers "auto" starts worker processes
+
+
 class FetchConfig(_Strict):
     """Politeness and limits for fetching."""
 
@@ -139,7 +143,8 @@ class FetchConfig(_Strict):
     per_host: int = Field(default=2, ge=1)
     per_host_delay: float = Field(default=1.0, ge=0)
     browser_pages: int = Field(default=4, ge=1)
-    extract_workers: int = Field(default=0, ge=0, le=64)  # processes that parse pages; 0 = in the daemon
+    # processes that parse pages, or "auto" (see extraction_processes); 0 parses in the daemon itself
+    extract_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
     # timeouts: connect and read per request; ``timeout`` above bounds one whole attempt
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=15.0, gt=0)
@@ -154,6 +159,23 @@ class FetchConfig(_Strict):
     browser_block: list[Literal["image", "media", "font", "stylesheet"]] = ["image", "media", "font"]
     browser_quiet_cap: float = Field(default=5.0, ge=0)  # longest wait for the network to go quiet
     browser_path: str | None = None  # a Chromium binary; default: the system's, else Playwright's
+
+    @field_validator("extract_workers", mode="before")
+    @classmethod
+    def _extract_workers(cls, value: Any) -> Any:
+        """One clear message instead of one per branch of the union."""
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 64):
+            return value
+        raise ValueError(f"{value!r} is not allowed; input should be a number of processes from 0 to 64, or 'auto'")
+
+    def extraction_processes(self, pages: int) -> int:
+        """``extract_workers`` for a config of ``pages`` pages: "auto" is one process per core, at
+        most four, from AUTO_WORKERS_FROM pages (a crawl of hundreds of pages then uses every core),
+        and none below that or on one core (a worker costs a start-up and its memory for little)."""
+        if self.extract_workers != "auto":
+            return self.extract_workers
+        cores = min(4, os.cpu_count() or 1)
+        return cores if cores > 1 and pages >= AUTO_WORKERS_FROM else 0
 
 
 class ModelsConfig(_Strict):

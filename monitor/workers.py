@@ -48,10 +48,6 @@ class WorkerError(RivalwatchError):
     """An extraction worker died or failed a page."""
 
 
-def default_workers() -> int:
-    return min(4, os.cpu_count() or 1)
-
-
 class Extractor:
     def __init__(self, *, workers: int = 0):
         self.workers = workers

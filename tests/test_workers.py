@@ -15,6 +15,7 @@ from typing import cast
 import pytest
 
 from monitor import codec, workers
+from monitor.config_sections import AUTO_WORKERS_FROM, FetchConfig
 from monitor.extract import extract_page
 from monitor.records import PageKind, Watch
 from monitor.workers import Extractor, WorkerError
@@ -238,3 +239,34 @@ def _running(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status  # a zombie has ended; only its parent's bookkeeping is left
+
+
+def test_extract_workers_auto_uses_the_cores_from_a_hundred_pages(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    auto = FetchConfig()
+    assert auto.extract_workers == "auto"
+    assert [auto.extraction_processes(n) for n in (1, AUTO_WORKERS_FROM - 1, AUTO_WORKERS_FROM, 5000)] == [0, 0, 4, 4]
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert auto.extraction_processes(AUTO_WORKERS_FROM) == 2
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)  # a worker beside the loop on one core gains nothing
+    assert auto.extraction_processes(5000) == 0
+    assert FetchConfig(extract_workers=3).extraction_processes(1) == 3  # a number is taken as it is
+    assert FetchConfig(extract_workers=0).extraction_processes(5000) == 0
+
+
+def test_an_app_with_hundreds_of_pages_parses_in_workers_by_default(tmp_path, monkeypatch):
+    from monitor.app import App
+    from monitor.config import load_config
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    pages = "".join(f"      - {{url: 'http://127.0.0.1:9/p{i}', kind: product}}\n" for i in range(AUTO_WORKERS_FROM))
+    config = tmp_path / "rivalwatch.yaml"
+    config.write_text(
+        f"storage: sqlite:///{tmp_path / 'r.db'}\noutput: {tmp_path / 'out'}\n"
+        f"competitors:\n  - name: Acme\n    pages:\n{pages}"
+    )
+    app = App(load_config(config), quiet=True)
+    try:
+        assert app.extractor.workers == 2
+    finally:
+        run(app.aclose())
