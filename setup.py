@@ -18,8 +18,7 @@ from setuptools.command.build_ext import build_ext
 
 ROOT = Path(__file__).resolve().parent
 NATIVE = runpy.run_path(str(ROOT / "monitor" / "_native.py"))  # not `import monitor`: nothing else is installed yet
-COMPILED: tuple[str, ...] = NATIVE["COMPILED"]
-SOURCES = [f"monitor/{m.rpartition('.')[2]}.py" for m in COMPILED]
+SOURCES = {m: NATIVE["source_path"](m, Path("monitor")) for m in NATIVE["COMPILED"]}  # relative, as mypyc wants
 
 
 def say(message: str) -> None:
@@ -33,7 +32,7 @@ def extensions() -> list:
     try:
         from mypyc.build import mypycify
 
-        return mypycify(SOURCES, opt_level="3", group_name=NATIVE["GROUP"])
+        return mypycify([str(p) for p in SOURCES.values()], opt_level="3", group_name=NATIVE["GROUP"])
     except (Exception, SystemExit) as exc:  # mypy missing or refusing the code: install uncompiled
         say(f"the parser stays plain Python (mypyc could not translate it: {exc!r})")
         return []
@@ -57,7 +56,7 @@ class OptionalBuildExt(build_ext):
             return
         if self.extensions:
             target.mkdir(parents=True, exist_ok=True)
-            hashes = {m: NATIVE["source_hash"](ROOT / s) for m, s in zip(COMPILED, SOURCES, strict=True)}
+            hashes = {m: NATIVE["source_hash"](ROOT / path) for m, path in SOURCES.items()}
             manifest.write_text(json.dumps(hashes, indent=1) + "\n")
             say("compiled the parser with mypyc")
 

@@ -25,7 +25,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
@@ -37,6 +37,9 @@ GROUP = "monitor._native"  # mypyc's shared library for the group: monitor/_nati
 MANIFEST = "_native.json"  # beside this file: {module: sha256 of the source it was compiled from}
 PURE_ENV = "RIVALWATCH_PURE"
 _HERE = Path(__file__).resolve().parent
+# the reasons to run from source that are a choice (or a machine without a compiler), not a stale build
+NOT_COMPILED = "not compiled"
+PURE = f"{PURE_ENV}=1"
 
 
 def source_path(module: str, package_dir: Path = _HERE) -> Path:
@@ -56,14 +59,13 @@ def compiled_path(module: str, package_dir: Path = _HERE) -> Path | None:
     return None
 
 
-def why_source(package_dir: Path = _HERE, environ: dict[str, str] | None = None) -> str | None:
+def why_source(package_dir: Path = _HERE, environ: Mapping[str, str] = os.environ) -> str | None:
     """Why the modules load from source, or None when their compiled builds are current."""
-    environ = dict(os.environ) if environ is None else environ
     if environ.get(PURE_ENV) == "1":
-        return f"{PURE_ENV}=1"
+        return PURE
     missing = [m for m in COMPILED if compiled_path(m, package_dir) is None]
     if missing:
-        return "not compiled" if len(missing) == len(COMPILED) else f"no compiled build of {', '.join(missing)}"
+        return NOT_COMPILED if len(missing) == len(COMPILED) else f"no compiled build of {', '.join(missing)}"
     try:
         built = json.loads((package_dir / MANIFEST).read_text())
     except (OSError, ValueError):
@@ -99,7 +101,7 @@ def install() -> None:
     _reason = why_source()
     if _reason is None:
         return
-    if _reason not in ("not compiled", f"{PURE_ENV}=1"):
+    if _reason not in (NOT_COMPILED, PURE):
         log.warning("running the parser from source (slower): %s; `pip install -e .` rebuilds it", _reason)
     sys.meta_path.insert(0, _FromSource(_HERE))
 

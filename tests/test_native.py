@@ -1,8 +1,9 @@
 """The compiled parser (monitor/_native.py): the same results as its source, and never a stale build.
 
 Under CI the parser must be compiled (the README's install compiles it where gcc is present);
-on a user's machine without a compiler the comparison skips and says why. CI also runs the whole
-suite with RIVALWATCH_PURE=1, so the source, which runs where nothing compiled it, is tested too.
+on a user's machine without a compiler the comparison skips and says why, as there is nothing to
+compare. CI also runs the whole suite with RIVALWATCH_PURE=1, so the source, which runs where
+nothing compiled it, is tested too.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from typing import Any
 import pytest
 
 from monitor import _native
-from monitor.records import NormalizeOptions, PageKind, Watch
-from monitor.workers import _extract_encoded
+from monitor.records import NormalizeOptions, PageKind
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -100,22 +100,18 @@ def _soup(rng: random.Random, depth: int = 0) -> str:
 OPTIONS = [NormalizeOptions(), NormalizeOptions(numbers=False, dates=False), NormalizeOptions(noise=False, case=False)]
 KINDS = [PageKind.PRICING, PageKind.CAREERS, PageKind.CHANGELOG, PageKind.PRODUCT]
 
-EXTRACT_FROM_SOURCE = """
+EXTRACT = """
 import json, sys
 from monitor import _native
 from monitor.records import NormalizeOptions, PageKind, Watch
 from monitor.workers import _extract_encoded
 cases = json.load(sys.stdin)
-assert _native.mode().startswith("from source"), _native.mode()
+assert _native.mode().startswith(sys.argv[1]), _native.mode()
 def watch(kind, options):
     return Watch(competitor="C", url="http://127.0.0.1/p", kind=PageKind(kind), normalize=NormalizeOptions(*options))
 out = [_extract_encoded(html, watch(kind, options), None) for html, kind, options in cases]
 json.dump(out, sys.stdout)
 """
-
-
-def _watch(kind: str, options: tuple[bool, ...]) -> Watch:  # as EXTRACT_FROM_SOURCE makes it
-    return Watch(competitor="C", url="http://127.0.0.1/p", kind=PageKind(kind), normalize=NormalizeOptions(*options))
 
 
 def _cases() -> list[tuple[str, str, tuple[bool, ...]]]:
@@ -125,33 +121,33 @@ def _cases() -> list[tuple[str, str, tuple[bool, ...]]]:
     pages += [page[: rng.randrange(len(page) + 1)] for page in pages[:60]]  # cut off anywhere
     pages += [_soup(rng) for _ in range(400)]
     return [
-        (html, KINDS[n % len(KINDS)].value, astuple(OPTIONS[n % len(OPTIONS)]))
+        (html, KINDS[(n + v) % len(KINDS)].value, astuple(OPTIONS[(n + v) % len(OPTIONS)]))
         for n, html in enumerate(pages)
-        for _ in range(1 if n % 5 else 2)  # every fifth page also under the next kind and options
+        for v in range(1 if n % 5 else 2)  # every fifth page also under the next kind and options
     ]
 
 
 def test_the_compiled_parser_gives_what_its_source_gives():
-    if os.environ.get(_native.PURE_ENV) == "1":
-        pytest.skip(f"{_native.PURE_ENV}=1: this run tests the parser's source")
-    if not _native.mode().startswith("compiled"):
-        reason = f"the parser is not compiled here ({_native.mode()})"
+    """Each mode in its own process, so the comparison runs whichever mode this run is in."""
+    not_compiled = _native.why_source(environ={})
+    if not_compiled is not None:
+        reason = f"the parser is not compiled here ({not_compiled})"
         if IN_CI:
             pytest.fail(f"the README's install must compile the parser under CI: {reason}")
         pytest.skip(reason)
     cases = _cases()
-    compiled = [_extract_encoded(html, _watch(kind, options), None) for html, kind, options in cases]
-    expected = _from_source(EXTRACT_FROM_SOURCE, json.dumps(cases))
+    compiled = _run(EXTRACT, "compiled", stdin=json.dumps(cases), pure=False)
+    from_source = _run(EXTRACT, "from source", stdin=json.dumps(cases), pure=True)
     assert len(cases) > len(ODD_PAGES) + 5
-    for case, got, want in zip(cases, compiled, expected, strict=True):
-        assert list(got or ()) == want, case[0][:200]
+    for case, got, want in zip(cases, compiled, from_source, strict=True):
+        assert got == want, case[0][:200]
 
 
-def _from_source(script: str, stdin: str = "") -> Any:
-    """What ``script`` prints as JSON, run in a process that loads the parser from source."""
-    env = {**os.environ, _native.PURE_ENV: "1"}
+def _run(script: str, *args: str, stdin: str = "", pure: bool) -> Any:
+    """What ``script`` prints as JSON, run with the parser from source (``pure``) or as installed."""
+    env = {k: v for k, v in os.environ.items() if k != _native.PURE_ENV} | ({_native.PURE_ENV: "1"} if pure else {})
     done = subprocess.run(
-        [sys.executable, "-c", script], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT
+        [sys.executable, "-c", script, *args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -194,8 +190,9 @@ def test_without_a_build_or_its_manifest_the_sources_are_used(tmp_path):
 
 
 def test_pure_mode_imports_every_compiled_module_from_its_source():
-    files = _from_source(
+    files = _run(
         "import json, sys; from monitor import _native; _native.mode(); "
-        "print(json.dumps({m: sys.modules[m].__file__ for m in _native.COMPILED}))"
+        "print(json.dumps({m: sys.modules[m].__file__ for m in _native.COMPILED}))",
+        pure=True,
     )
     assert files == {m: str(_native.source_path(m)) for m in _native.COMPILED}
